@@ -1,0 +1,15 @@
+{
+    "name": "Construction Change Orders",
+    "summary": "Change events and prime or commitment change orders with approvals and their effect on budget, contract and procurement",
+    "version": "18.0.1.0.0",
+    "category": "Construction",
+    "license": "LGPL-3",
+    "author": "Construction Suite Team",
+    "website": "https://github.com/construction-suite/odoo-construction",
+    "depends": ["construction_connector_base"],
+    "data": [
+        "security/ir.model.access.csv",
+    ],
+    "development_status": "Alpha",
+    "installable": True,
+}

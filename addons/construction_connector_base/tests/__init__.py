@@ -1,0 +1,3 @@
+from . import test_budget
+from . import test_cost_codes
+from . import test_security
