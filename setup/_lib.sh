@@ -72,6 +72,14 @@ odoo_cmd() {
     "$ODOO_BIN" --addons-path="$(addons_path)" "$@"
 }
 
+db_exists() {
+    psql -d postgres -Atc "select 1 from pg_database where datname = '$1'" | grep -q 1
+}
+
+free_port() {
+    "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # A config file for tools that read one (pytest-odoo, odoo shell).
 write_odoo_conf() {
     local conf="$1" db="$2"

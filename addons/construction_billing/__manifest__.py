@@ -1,6 +1,7 @@
 {
     "name": "Construction Billing",
-    "summary": "Schedules of values, AIA G702/G703 progress billing, milestone billing and retainage",
+    "summary": "Schedules of values, AIA G702/G703 progress billing, milestone"
+    " billing and retainage",
     "version": "18.0.1.0.0",
     "category": "Construction",
     "license": "LGPL-3",

@@ -1,6 +1,7 @@
 {
     "name": "Construction Procurement Sync",
-    "summary": "Material requests, purchase orders and subcontracts against cost codes and budgets, exchanged with supplier portals",
+    "summary": "Material requests, purchase orders and subcontracts against cost"
+    " codes and budgets, exchanged with supplier portals",
     "version": "18.0.1.0.0",
     "category": "Construction",
     "license": "LGPL-3",

@@ -13,7 +13,11 @@ class AccountAnalyticLine(models.Model):
         if not cost_code_column or cost_code_column not in self._fields:
             return set()
         return {
-            (line.account_id.id, line[cost_code_column].id, line[cost_type_column].id or False)
+            (
+                line.account_id.id,
+                line[cost_code_column].id,
+                line[cost_type_column].id or False,
+            )
             for line in self
             if line.account_id and line[cost_code_column]
         }

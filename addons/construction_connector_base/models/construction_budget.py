@@ -93,8 +93,8 @@ class ConstructionBudget(models.Model):
     @api.depends("project_id")
     def _compute_company_id(self):
         for budget in self:
-            budget.company_id = budget.project_id.company_id or budget.company_id or (
-                self.env.company
+            budget.company_id = (
+                budget.project_id.company_id or budget.company_id or (self.env.company)
             )
 
     def _compute_modification_count(self):
@@ -168,7 +168,9 @@ class ConstructionBudget(models.Model):
         if not self.env.user.has_group(
             "construction_connector_base.group_construction_manager"
         ):
-            raise UserError(_("Only a Construction Manager can lock or unlock a budget."))
+            raise UserError(
+                _("Only a Construction Manager can lock or unlock a budget.")
+            )
 
 
 class ConstructionBudgetLine(models.Model):
@@ -274,7 +276,7 @@ class ConstructionBudgetLine(models.Model):
     ]
 
     def init(self):
-        # One line per cost code and cost type in a budget (an empty cost type counts once).
+        # One line per cost code and cost type in a budget (no cost type counts once).
         create_unique_index(
             self.env.cr,
             "construction_budget_line_key_uniq",
@@ -345,7 +347,9 @@ class ConstructionBudgetLine(models.Model):
                 forecast = line.forecast_manual_amount
             else:
                 forecast = max(
-                    line.projected_amount - line.actual_amount, line.committed_amount, 0.0
+                    line.projected_amount - line.actual_amount,
+                    line.committed_amount,
+                    0.0,
                 )
             line.forecast_to_complete = currency.round(forecast)
             line.estimate_at_completion = currency.round(
@@ -382,8 +386,8 @@ class ConstructionBudgetLine(models.Model):
             ):
                 raise UserError(
                     _(
-                        "Budget %(budget)s is locked: add line %(line)s with no original "
-                        "amount and fund it with a budget modification.",
+                        "Budget %(budget)s is locked: add line %(line)s with no "
+                        "original amount and fund it with a budget modification.",
                         budget=line.budget_id.name,
                         line=line.display_name,
                     )
@@ -396,7 +400,10 @@ class ConstructionBudgetLine(models.Model):
         if {"budget_id", "cost_code_id", "cost_type_id"} & set(vals):
             if self.filtered(lambda line: line.budget_id.state == "locked"):
                 raise UserError(
-                    _("The lines of a locked budget cannot be moved to another cost code.")
+                    _(
+                        "The lines of a locked budget cannot be moved to another "
+                        "cost code."
+                    )
                 )
         return super().write(vals)
 
@@ -483,7 +490,7 @@ class ConstructionBudgetLine(models.Model):
 
     @api.model
     def _refresh_actuals_for_keys(self, keys):
-        """Analytic lines changed for these (project account, cost code, cost type) keys.
+        """Analytic lines changed for these (project account, cost code, cost type).
 
         Recomputes the matching budget lines and adds a zero-original line for cost
         posted to a cost code the project's budget does not have yet, so the budget's

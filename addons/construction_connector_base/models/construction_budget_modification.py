@@ -26,7 +26,11 @@ class ConstructionBudgetModification(models.Model):
     date = fields.Date(required=True, default=fields.Date.context_today, tracking=True)
     reason = fields.Text(required=True, tracking=True)
     state = fields.Selection(
-        selection=[("draft", "Draft"), ("applied", "Applied"), ("cancelled", "Cancelled")],
+        selection=[
+            ("draft", "Draft"),
+            ("applied", "Applied"),
+            ("cancelled", "Cancelled"),
+        ],
         default="draft",
         required=True,
         copy=False,
@@ -56,15 +60,20 @@ class ConstructionBudgetModification(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             if vals.get("name", "/") == "/":
-                vals["name"] = self.env["ir.sequence"].next_by_code(
-                    "construction.budget.modification"
-                ) or "/"
+                vals["name"] = (
+                    self.env["ir.sequence"].next_by_code(
+                        "construction.budget.modification"
+                    )
+                    or "/"
+                )
         return super().create(vals_list)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_applied(self):
         if any(mod.state == "applied" for mod in self):
-            raise UserError(_("An applied budget modification cannot be deleted: cancel it."))
+            raise UserError(
+                _("An applied budget modification cannot be deleted: cancel it.")
+            )
 
     def action_apply(self):
         self._check_manager()
@@ -93,7 +102,9 @@ class ConstructionBudgetModification(models.Model):
     def _check_applicable(self):
         self.ensure_one()
         if not self.line_ids:
-            raise ValidationError(_("Budget modification %(name)s has no lines.", name=self.name))
+            raise ValidationError(
+                _("Budget modification %(name)s has no lines.", name=self.name)
+            )
         if self.currency_id.compare_amounts(self.balance, 0.0):
             raise ValidationError(
                 _(
@@ -110,7 +121,10 @@ class ConstructionBudgetModification(models.Model):
             "construction_connector_base.group_construction_manager"
         ):
             raise UserError(
-                _("Only a Construction Manager can apply or cancel budget modifications.")
+                _(
+                    "Only a Construction Manager can apply or cancel budget "
+                    "modifications."
+                )
             )
 
 

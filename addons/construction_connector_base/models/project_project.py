@@ -7,7 +7,9 @@ class ProjectProject(models.Model):
     construction_budget_ids = fields.One2many(
         comodel_name="construction.budget", inverse_name="project_id"
     )
-    construction_budget_count = fields.Integer(compute="_compute_construction_budget_count")
+    construction_budget_count = fields.Integer(
+        compute="_compute_construction_budget_count"
+    )
 
     def _compute_construction_budget_count(self):
         counts = dict(

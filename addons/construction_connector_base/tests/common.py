@@ -15,14 +15,26 @@ class ConstructionCommon(TransactionCase):
         )
         cls.company = cls.env.company
         cls.currency = cls.company.currency_id
-        cls.division_03 = cls.env.ref("construction_connector_base.analytic_plan_division_03")
-        cls.division_05 = cls.env.ref("construction_connector_base.analytic_plan_division_05")
+        cls.division_03 = cls.env.ref(
+            "construction_connector_base.analytic_plan_division_03"
+        )
+        cls.division_05 = cls.env.ref(
+            "construction_connector_base.analytic_plan_division_05"
+        )
         cls.labor = cls.env.ref("construction_connector_base.cost_type_labor")
         cls.material = cls.env.ref("construction_connector_base.cost_type_material")
-        cls.subcontract = cls.env.ref("construction_connector_base.cost_type_subcontract")
-        cls.cc_forming = cls._create_cost_code("T03-100", "Test Concrete Forming", cls.division_03)
-        cls.cc_concrete = cls._create_cost_code("T03-300", "Test Cast-in-Place", cls.division_03)
-        cls.cc_steel = cls._create_cost_code("T05-100", "Test Structural Steel", cls.division_05)
+        cls.subcontract = cls.env.ref(
+            "construction_connector_base.cost_type_subcontract"
+        )
+        cls.cc_forming = cls._create_cost_code(
+            "T03-100", "Test Concrete Forming", cls.division_03
+        )
+        cls.cc_concrete = cls._create_cost_code(
+            "T03-300", "Test Cast-in-Place", cls.division_03
+        )
+        cls.cc_steel = cls._create_cost_code(
+            "T05-100", "Test Structural Steel", cls.division_05
+        )
         cls.customer = cls.env["res.partner"].create({"name": "Test Owner LLC"})
         cls.vendor = cls.env["res.partner"].create({"name": "Test Ready-Mix Supplier"})
         cls.project = cls.env["project.project"].create(
@@ -57,8 +69,12 @@ class ConstructionCommon(TransactionCase):
             }
         )
         lines = cls.budget.line_ids
-        cls.line_concrete = lines.filtered(lambda line: line.cost_code_id == cls.cc_concrete)
-        cls.line_forming = lines.filtered(lambda line: line.cost_code_id == cls.cc_forming)
+        cls.line_concrete = lines.filtered(
+            lambda line: line.cost_code_id == cls.cc_concrete
+        )
+        cls.line_forming = lines.filtered(
+            lambda line: line.cost_code_id == cls.cc_forming
+        )
         cls.line_steel = lines.filtered(lambda line: line.cost_code_id == cls.cc_steel)
 
     @contextmanager
@@ -81,12 +97,14 @@ class ConstructionCommon(TransactionCase):
 
     @classmethod
     def _distribution(cls, cost_code, cost_type=None, project=None):
-        """An analytic distribution putting 100% on project + cost code (+ cost type)."""
+        """A distribution putting 100% on project + cost code (+ cost type)."""
         accounts = [(project or cls.project).account_id, cost_code, cost_type]
         return {",".join(str(a.id) for a in accounts if a): 100}
 
     @classmethod
-    def _post_vendor_bill(cls, amount, cost_code, cost_type=None, project=None, partner=None):
+    def _post_vendor_bill(
+        cls, amount, cost_code, cost_type=None, project=None, partner=None
+    ):
         bill = cls.env["account.move"].create(
             {
                 "move_type": "in_invoice",

@@ -1,3 +1,5 @@
+from psycopg2 import IntegrityError
+
 from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
@@ -45,7 +47,9 @@ class TestBudget(ConstructionCommon):
             estimate_at_completion=105000.50,
             over_under_amount=0.0,
         )
-        self.assertColumns(self.line_forming, modification_amount=-5000.50, revised_amount=34999.50)
+        self.assertColumns(
+            self.line_forming, modification_amount=-5000.50, revised_amount=34999.50
+        )
 
         self._post_vendor_bill(12345.67, self.cc_concrete, self.material)
         self.assertColumns(
@@ -56,7 +60,9 @@ class TestBudget(ConstructionCommon):
             over_under_amount=0.0,
         )
 
-        self.line_concrete.write({"forecast_method": "manual", "forecast_manual_amount": 100000})
+        self.line_concrete.write(
+            {"forecast_method": "manual", "forecast_manual_amount": 100000}
+        )
         self.assertColumns(
             self.line_concrete,
             forecast_to_complete=100000.00,
@@ -82,7 +88,9 @@ class TestBudget(ConstructionCommon):
         self._post_vendor_bill(700.00, self.cc_steel, self.labor)
         self.assertColumns(self.line_steel, actual_amount=2500.00)
         unbudgeted = self.budget.line_ids.filtered(
-            lambda line: line.cost_code_id == self.cc_steel and line.cost_type_id == self.labor
+            lambda line: (
+                line.cost_code_id == self.cc_steel and line.cost_type_id == self.labor
+            )
         )
         self.assertEqual(len(unbudgeted), 1, "cost without a budget line gets one")
         self.assertColumns(unbudgeted, original_amount=0.0, actual_amount=700.00)
@@ -98,8 +106,12 @@ class TestBudget(ConstructionCommon):
                 "budget_id": self.budget.id,
                 "reason": "Unbalanced",
                 "line_ids": [
-                    Command.create({"budget_line_id": self.line_concrete.id, "amount": 100}),
-                    Command.create({"budget_line_id": self.line_forming.id, "amount": -99.99}),
+                    Command.create(
+                        {"budget_line_id": self.line_concrete.id, "amount": 100}
+                    ),
+                    Command.create(
+                        {"budget_line_id": self.line_forming.id, "amount": -99.99}
+                    ),
                 ],
             }
         )
@@ -116,7 +128,9 @@ class TestBudget(ConstructionCommon):
         modification = self._transfer(1000, self.line_steel, self.line_concrete)
         self.assertColumns(self.line_steel, revised_amount=251000.00)
         modification.action_cancel()
-        self.assertColumns(self.line_steel, revised_amount=250000.00, modification_amount=0.0)
+        self.assertColumns(
+            self.line_steel, revised_amount=250000.00, modification_amount=0.0
+        )
 
     def test_locked_budget_freezes_originals(self):
         self.budget.action_lock()
@@ -140,11 +154,19 @@ class TestBudget(ConstructionCommon):
         self.assertColumns(self.budget, original_amount=390000.00)
 
     def test_bad_amounts_are_refused(self):
-        with mute_logger("odoo.sql_db"), self.assertRaises(Exception), self.cr.savepoint():
+        with (
+            mute_logger("odoo.sql_db"),
+            self.assertRaises(IntegrityError),
+            self.cr.savepoint(),
+        ):
             self.line_concrete.original_amount = -1
         with self.assertRaises(TypeError):
             self.line_concrete.original_amount = "ten thousand"
-        with mute_logger("odoo.sql_db"), self.assertRaises(Exception), self.cr.savepoint():
+        with (
+            mute_logger("odoo.sql_db"),
+            self.assertRaises(IntegrityError),
+            self.cr.savepoint(),
+        ):
             self.env["construction.budget.line"].create(
                 {
                     "budget_id": self.budget.id,
@@ -157,7 +179,9 @@ class TestBudget(ConstructionCommon):
 
     def test_original_change_is_logged_in_chatter(self):
         budget = self.budget.with_context(tracking_disable=False)
-        budget.line_ids.filtered(lambda line: line == self.line_forming).original_amount = 42000
+        budget.line_ids.filtered(
+            lambda line: line == self.line_forming
+        ).original_amount = 42000
         self.assertIn("42,000.00", budget.message_ids[0].body)
 
     def test_line_needs_a_cost_code_of_the_budget_company(self):
@@ -171,5 +195,8 @@ class TestBudget(ConstructionCommon):
             )
         with self.assertRaisesMsg(ValidationError, "not a cost code"):
             self.env["construction.budget.line"].create(
-                {"budget_id": self.budget.id, "cost_code_id": self.project.account_id.id}
+                {
+                    "budget_id": self.budget.id,
+                    "cost_code_id": self.project.account_id.id,
+                }
             )

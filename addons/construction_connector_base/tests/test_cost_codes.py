@@ -46,7 +46,9 @@ class TestCostCodes(ConstructionCommon):
 
     def test_same_code_in_another_company_is_fine(self):
         other = self.env["res.company"].create({"name": "Sister Company"})
-        code = self._create_cost_code("T03-300", "Cast-in-Place", self.division_03, other)
+        code = self._create_cost_code(
+            "T03-300", "Cast-in-Place", self.division_03, other
+        )
         self.assertEqual(code.company_id, other)
 
     def test_cost_code_needs_code_and_company(self):
@@ -56,5 +58,10 @@ class TestCostCodes(ConstructionCommon):
             )
         with self.assertRaisesMsg(ValidationError, "must belong to a company"):
             self.env["account.analytic.account"].create(
-                {"name": "Shared", "code": "T99", "plan_id": self.division_03.id, "company_id": False}
+                {
+                    "name": "Shared",
+                    "code": "T99",
+                    "plan_id": self.division_03.id,
+                    "company_id": False,
+                }
             )

@@ -12,7 +12,9 @@ class TestSecurity(ConstructionCommon):
         super().setUpClass()
         cls.other_company = cls.env["res.company"].create({"name": "Rival Builders"})
         division = cls.division_03
-        other_code = cls._create_cost_code("R03-300", "Concrete", division, cls.other_company)
+        other_code = cls._create_cost_code(
+            "R03-300", "Concrete", division, cls.other_company
+        )
         other_project = cls.env["project.project"].create(
             {"name": "Rival Tower", "company_id": cls.other_company.id}
         )
@@ -20,7 +22,9 @@ class TestSecurity(ConstructionCommon):
             {
                 "project_id": other_project.id,
                 "line_ids": [
-                    Command.create({"cost_code_id": other_code.id, "original_amount": 999.0})
+                    Command.create(
+                        {"cost_code_id": other_code.id, "original_amount": 999.0}
+                    )
                 ],
             }
         )
@@ -72,5 +76,7 @@ class TestSecurity(ConstructionCommon):
         )
         root = self.env.ref("construction_connector_base.menu_construction_root")
         self.assertFalse(integration._is_internal())
-        visible = self.env["ir.ui.menu"].with_user(integration).sudo()._visible_menu_ids()
+        visible = (
+            self.env["ir.ui.menu"].with_user(integration).sudo()._visible_menu_ids()
+        )
         self.assertNotIn(root.id, visible)
