@@ -7,7 +7,13 @@
     "license": "LGPL-3",
     "author": "Construction Suite Team",
     "website": "https://github.com/construction-suite/odoo-construction",
-    "depends": ["construction_connector_base", "purchase", "stock", "purchase_stock"],
+    "depends": [
+        "construction_connector_base",
+        "purchase",
+        "stock",
+        "purchase_stock",
+        "project_purchase",
+    ],
     "data": [
         "security/ir.model.access.csv",
         "security/construction_procurement_security.xml",

@@ -73,6 +73,19 @@ class AccountMove(models.Model):
         string="Project",
         compute="_compute_construction_orders",
     )
+    construction_supplier_status = fields.Selection(
+        selection=[
+            ("submitted", "Submitted"),
+            ("withdrawn", "Withdrawn"),
+            ("disputed", "Disputed"),
+            ("paid", "Paid"),
+        ],
+        string="Supplier Portal Status",
+        readonly=True,
+        copy=False,
+        tracking=True,
+        help="Status of the invoice last reported by the supplier portal.",
+    )
     construction_retainage_amount = fields.Monetary(
         string="Retainage Withheld",
         compute="_compute_construction_retainage_amount",
@@ -85,7 +98,7 @@ class AccountMove(models.Model):
             orders = move.invoice_line_ids.purchase_line_id.order_id
             move.construction_purchase_order_ids = orders
             move.construction_project_id = (
-                orders.construction_project_id[:1]
+                orders.project_id[:1]
                 or (move.invoice_line_ids.purchase_line_id.construction_project_id[:1])
             )
 

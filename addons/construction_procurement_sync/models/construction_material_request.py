@@ -525,7 +525,7 @@ class ConstructionMaterialRequestLine(models.Model):
                     {
                         "partner_id": vendor.id,
                         "company_id": company.id,
-                        "construction_project_id": project.id,
+                        "project_id": project.id,
                         "origin": ", ".join(group.request_id.mapped("name")),
                     }
                 )

@@ -24,8 +24,8 @@ class ProjectProject(models.Model):
     construction_require_cost_code = fields.Boolean(
         string="Require Cost Codes on Purchases",
         default=True,
-        help="Material request and purchase lines of this project must carry a "
-        "cost code.",
+        help="Material request lines, and purchase lines once the project has a "
+        "job-cost budget, must carry a cost code.",
     )
     construction_material_request_ids = fields.One2many(
         comodel_name="construction.material.request", inverse_name="project_id"

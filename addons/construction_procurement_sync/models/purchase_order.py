@@ -9,15 +9,8 @@ MANAGER_GROUP = "construction_connector_base.group_construction_manager"
 class PurchaseOrder(models.Model):
     _inherit = "purchase.order"
 
-    construction_project_id = fields.Many2one(
-        comodel_name="project.project",
-        string="Project",
-        index="btree_not_null",
-        check_company=True,
-        tracking=True,
-        help="Construction project this order buys for: its lines must carry the "
-        "project and a cost code in their analytic distribution.",
-    )
+    # project_id (project_purchase): the project this order buys for; its lines
+    # default to the project's analytic account and must carry a cost code.
     construction_is_subcontract = fields.Boolean(
         string="Subcontract",
         tracking=True,
@@ -245,12 +238,13 @@ class PurchaseOrder(models.Model):
         )
 
     def _construction_check_lines(self):
-        """Lines of a construction order carry project and cost code, services on
-        a subcontract."""
+        """Lines of a construction order (its project has a job-cost budget) carry
+        project and cost code; subcontract lines are services."""
         for order in self:
+            construction = order.project_id.construction_budget_ids
             for line in order.order_line.filtered(lambda pol: not pol.display_type):
-                project = line.construction_project_id or order.construction_project_id
-                if order.construction_project_id and not line.construction_project_id:
+                project = line.construction_project_id or order.project_id
+                if construction and not line.construction_project_id:
                     raise ValidationError(
                         _(
                             "Line %(line)s of %(order)s has no project in its analytic "
@@ -260,7 +254,8 @@ class PurchaseOrder(models.Model):
                         )
                     )
                 if (
-                    project.construction_require_cost_code
+                    project.construction_budget_ids
+                    and project.construction_require_cost_code
                     and not line.construction_cost_code_id
                 ):
                     raise ValidationError(
@@ -487,7 +482,7 @@ class PurchaseOrder(models.Model):
             "date_planned": fields.Datetime.to_string(self.date_planned)
             if self.date_planned
             else None,
-            "project": self.construction_project_id.name or None,
+            "project": self.project_id.name or None,
             "lines": [
                 {
                     "line_id": line.id,

@@ -66,7 +66,7 @@ class ProcurementCommon(ConstructionCommon):
             dict(
                 {
                     "partner_id": (partner or cls.vendor).id,
-                    "construction_project_id": project.id,
+                    "project_id": project.id,
                     "order_line": [
                         Command.create(
                             {

@@ -39,7 +39,7 @@ class TestProcurementCommitments(ProcurementCommon):
         order = request.purchase_order_ids
         self.assertEqual(len(order), 1)
         self.assertEqual(order.partner_id, self.vendor)
-        self.assertEqual(order.construction_project_id, self.project)
+        self.assertEqual(order.project_id, self.project)
         self.assertEqual(request.state, "in_progress")
         pol = order.order_line
         self.assertEqual(pol.product_qty, 100.0)
@@ -91,6 +91,50 @@ class TestProcurementCommitments(ProcurementCommon):
         # Resetting the bill to draft puts the commitment back.
         bill2.button_draft()
         self.assertEqual(self._budget_amounts(line), (2000.0, 3000.0))
+
+        # The commitments report agrees with the budget.
+        rows = self.env["construction.commitment.report"].search(
+            [("order_id", "=", order.id)]
+        )
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(rows.project_id, self.project)
+        self.assertEqual(rows.cost_code_id, self.cc_concrete)
+        self.assertEqual(rows.cost_type_id, self.material)
+        self.assertEqual(rows.ordered_amount, 5000.0)
+        self.assertEqual(rows.billed_amount, 3000.0)
+        self.assertEqual(rows.committed_amount, 2000.0)
+        self.assertEqual(order.construction_committed_amount, 2000.0)
+
+    def test_budget_reader_sees_committed_cost(self):
+        """A construction user without purchase rights reads the committed cost."""
+        order = self._create_order(
+            [(self.cement, 10.0, 50.0, self.cc_concrete, self.material)]
+        )
+        order.button_confirm()
+        reader = self.env["res.users"].create(
+            {
+                "name": "Test Budget Reader",
+                "login": "test_budget_reader",
+                "groups_id": [
+                    (
+                        6,
+                        0,
+                        [
+                            self.env.ref(
+                                "construction_connector_base.group_construction_user"
+                            ).id
+                        ],
+                    )
+                ],
+            }
+        )
+        self.line_concrete.invalidate_recordset(["committed_amount"])
+        self.env.add_to_compute(
+            self.line_concrete._fields["committed_amount"], self.line_concrete
+        )
+        line = self.line_concrete.with_user(reader)
+        self.assertEqual(line.committed_amount, 500.0)
+        self.assertEqual(line.budget_id.committed_amount, 500.0)
 
     def test_cancel_and_unbudgeted_cost_code(self):
         cc_rebar = self._create_cost_code("T03-200", "Test Rebar", self.division_03)
@@ -239,6 +283,9 @@ class TestProcurementCommitments(ProcurementCommon):
         order = self._create_order(
             [(self.rebar, 1.0, 100.0, self.cc_concrete, self.material)]
         )
+        order.order_line.analytic_distribution = {str(self.cc_concrete.id): 100}
+        with self.assertRaisesMsg(ValidationError, "has no project"):
+            order.button_confirm()
         order.order_line.analytic_distribution = {str(self.project.account_id.id): 100}
         with self.assertRaisesMsg(ValidationError, "needs a cost code"):
             order.button_confirm()
