@@ -316,12 +316,14 @@ class ConstructionChangeOrder(models.Model):
                 order.amount_price - order.amount_commitment_cost
             )
 
-    @api.depends("approval_ids.state", "approval_ids.round", "approval_round")
+    @api.depends(
+        "approval_ids.state", "approval_ids.round", "approval_round", "stage_kind"
+    )
     def _compute_approval_state(self):
         for order in self:
             approvals = order._current_approvals()
             pending = approvals.filtered(lambda a: a.state == "pending")
-            if not approvals:
+            if not approvals or order.stage_kind == "draft":
                 order.approval_state = "none"
             elif "rejected" in approvals.mapped("state"):
                 order.approval_state = "rejected"
@@ -649,7 +651,9 @@ class ConstructionChangeOrder(models.Model):
                         status=order.status_id.name,
                     )
                 )
-            if order._current_approvals().filtered(lambda a: a.state == "approved"):
+            if order.stage_kind == "pending" and order._current_approvals().filtered(
+                lambda a: a.state == "approved"
+            ):
                 raise UserError(
                     _(
                         "%(order)s already has approvals: set it back to draft to "
