@@ -9,6 +9,7 @@
     "website": "https://github.com/construction-suite/odoo-construction",
     "depends": [
         "construction_connector_base",
+        "construction_change_order",
         "purchase",
         "stock",
         "purchase_stock",
@@ -18,6 +19,7 @@
         "security/ir.model.access.csv",
         "security/construction_procurement_security.xml",
         "data/ir_sequence_data.xml",
+        "data/product_data.xml",
         "views/construction_material_request_views.xml",
         "views/purchase_order_views.xml",
         "views/account_move_views.xml",
@@ -25,6 +27,7 @@
         "views/project_project_views.xml",
         "views/res_config_settings_views.xml",
         "views/wizard_views.xml",
+        "views/construction_change_order_views.xml",
         "views/construction_procurement_menus.xml",
     ],
     "development_status": "Alpha",

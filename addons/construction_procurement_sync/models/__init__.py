@@ -9,3 +9,4 @@ from . import account_move
 from . import account_payment_register
 from . import construction_budget_line
 from . import stock_picking
+from . import construction_change_order

@@ -70,6 +70,14 @@ class ConstructionMaterialRequest(models.Model):
     origin = fields.Char(
         help="Reference of the change order or external requisition it comes from."
     )
+    change_order_id = fields.Many2one(
+        comodel_name="construction.change.order",
+        string="Change Order",
+        readonly=True,
+        index="btree_not_null",
+        check_company=True,
+        copy=False,
+    )
     reject_reason = fields.Text(readonly=True, copy=False, tracking=True)
     description = fields.Text()
     line_ids = fields.One2many(

@@ -67,6 +67,12 @@ class PurchaseOrder(models.Model):
         readonly=True,
         copy=False,
     )
+    construction_change_order_ids = fields.One2many(
+        comodel_name="construction.change.order",
+        inverse_name="purchase_order_id",
+        string="Commitment Change Orders",
+        readonly=True,
+    )
     construction_supplier_state = fields.Selection(
         selection=[
             ("accepted", "Accepted"),

@@ -47,6 +47,14 @@ class PurchaseOrderLine(models.Model):
         copy=False,
         readonly=True,
     )
+    construction_change_order_id = fields.Many2one(
+        comodel_name="construction.change.order",
+        string="Change Order",
+        index="btree_not_null",
+        copy=False,
+        readonly=True,
+        help="Commitment change order that added this line.",
+    )
     construction_qty_billed = fields.Float(
         string="Billed Qty (Posted)",
         compute="_compute_construction_qty_billed",
