@@ -1,3 +1,5 @@
+from markupsafe import Markup
+
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import create_unique_index
@@ -392,6 +394,7 @@ class ConstructionBudgetLine(models.Model):
                         line=line.display_name,
                     )
                 )
+        lines._log_lines(_("Budget lines added"))
         return lines
 
     def write(self, vals):
@@ -414,6 +417,25 @@ class ConstructionBudgetLine(models.Model):
         if self.modification_line_ids.filtered(lambda m: m.state == "applied"):
             raise UserError(
                 _("A budget line with applied budget modifications cannot be deleted.")
+            )
+
+    def unlink(self):
+        self._log_lines(_("Budget lines removed"))
+        return super().unlink()
+
+    def _log_lines(self, title):
+        """One chatter note per budget listing these lines and their original amount."""
+        for budget in self.budget_id:
+            items = Markup("").join(
+                Markup("<li>%s: %s</li>")
+                % (line.display_name, line.currency_id.format(line.original_amount))
+                for line in self.filtered(
+                    lambda line, budget=budget: line.budget_id == budget
+                )
+            )
+            budget.message_post(
+                body=Markup("%s<ul>%s</ul>") % (title, items),
+                subtype_xmlid="mail.mt_note",
             )
 
     def _log_original_changes(self, new_amount):
