@@ -1,0 +1,3 @@
+from . import test_billing_progress
+from . import test_billing_errors
+from . import test_billing_milestone
