@@ -428,3 +428,123 @@ class ConstructionContract(models.Model):
         self.pay_application_ids.filtered(
             lambda a: a.approval_state == "draft"
         )._refresh_from_contract()
+
+    # ------------------------------------------------------------------
+    # Prime change orders (called from construction.change.order)
+    # ------------------------------------------------------------------
+    @api.model
+    def _for_change_order(self, change_order):
+        """The active or closed prime contract a prime change order changes:
+        the project's contract with the change order's customer, or its only
+        one."""
+        contracts = self.search(
+            [
+                ("project_id", "=", change_order.project_id.id),
+                ("state", "in", ("active", "closed")),
+            ]
+        )
+        if len(contracts) > 1 and change_order.partner_id:
+            contracts = contracts.filtered(
+                lambda c: (
+                    c.partner_id.commercial_partner_id
+                    == change_order.partner_id.commercial_partner_id
+                )
+            )
+        return contracts[:1]
+
+    def _prepare_change_order_changes(self, change_order, date, reference, lines):
+        """Contract change values for the priced lines of a change order:
+        one change per cost code, on the schedule-of-values line of that cost
+        code, or on a new line added by the change order."""
+        self.ensure_one()
+        by_cost_code = {}
+        for line in lines:
+            by_cost_code.setdefault(line.cost_code_id, []).append(line)
+        vals_list = []
+        for cost_code, co_lines in by_cost_code.items():
+            amount = self.currency_id.round(sum(co.price_amount for co in co_lines))
+            if self.currency_id.is_zero(amount):
+                continue
+            sov_line = False
+            if self.billing_method == "progress":
+                sov_line = self.sov_line_ids.filtered(
+                    lambda s, cc=cost_code: cc and s.cost_code_id == cc
+                )[:1]
+                if not sov_line:
+                    sov_line = self.env["construction.sov.line"].create(
+                        {
+                            "contract_id": self.id,
+                            "sequence": max(self.sov_line_ids.mapped("sequence") or [0])
+                            + 1,
+                            "item_no": self._next_item_no(),
+                            "name": co_lines[0].description or reference,
+                            "cost_code_id": cost_code.id,
+                            "origin": "change_order",
+                        }
+                    )
+            vals_list.append(
+                {
+                    "contract_id": self.id,
+                    "sov_line_id": sov_line and sov_line.id,
+                    "date": date,
+                    "reference": reference,
+                    "name": change_order.display_name,
+                    "amount": amount,
+                    "res_model": change_order._name,
+                    "res_id": change_order.id,
+                }
+            )
+        return vals_list
+
+    def _next_item_no(self):
+        self.ensure_one()
+        numbers = [
+            int(item) for item in self.sov_line_ids.mapped("item_no") if item.isdigit()
+        ]
+        return str(max(numbers or [0]) + 1)
+
+    def _apply_change_order(self, change_order, date=None):
+        """Add an approved prime change order to the contract sum and the
+        schedule of values."""
+        self.ensure_one()
+        if self.state == "draft":
+            raise UserError(
+                _(
+                    "Activate contract %(contract)s before approving prime change"
+                    " orders on it: a draft contract's original sum is still open.",
+                    contract=self.name,
+                )
+            )
+        vals_list = self._prepare_change_order_changes(
+            change_order,
+            date or fields.Date.context_today(self),
+            change_order.display_name,
+            change_order.line_ids,
+        )
+        return self.env["construction.contract.change"].create(vals_list)
+
+    def _revert_change_order(self, change_order, date=None):
+        """Reverse what a voided change order added: new negative changes,
+        history untouched."""
+        self.ensure_one()
+        changes = self.change_ids.filtered(
+            lambda c: c.res_model == change_order._name and c.res_id == change_order.id
+        )
+        net = {}
+        for change in changes:
+            net[change.sov_line_id] = net.get(change.sov_line_id, 0.0) + change.amount
+        vals_list = [
+            {
+                "contract_id": self.id,
+                "sov_line_id": sov_line.id,
+                "date": date or fields.Date.context_today(self),
+                "reference": change_order.display_name,
+                "name": _("Void of %(co)s", co=change_order.display_name),
+                "amount": -amount,
+                "res_model": change_order._name,
+                "res_id": change_order.id,
+            }
+            for sov_line, amount in net.items()
+            if not self.currency_id.is_zero(amount)
+        ]
+        return self.env["construction.contract.change"].create(vals_list)

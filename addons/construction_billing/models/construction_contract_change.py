@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 
 class ConstructionContractChange(models.Model):
@@ -25,8 +25,9 @@ class ConstructionContractChange(models.Model):
     sov_line_id = fields.Many2one(
         "construction.sov.line",
         string="Schedule of Values Line",
-        required=True,
         ondelete="restrict",
+        help="Line whose scheduled value changes (required on progress-billed"
+        " contracts; milestone contracts change their contract sum only).",
         domain="[('contract_id', '=', contract_id)]",
     )
     date = fields.Date(
@@ -43,9 +44,21 @@ class ConstructionContractChange(models.Model):
     @api.constrains("sov_line_id", "contract_id")
     def _check_line_contract(self):
         for change in self:
-            if change.sov_line_id.contract_id != change.contract_id:
-                raise UserError(
+            if change.sov_line_id and change.sov_line_id.contract_id != (
+                change.contract_id
+            ):
+                raise ValidationError(
                     _("A contract change must be on a line of the same contract.")
+                )
+            if (
+                not change.sov_line_id
+                and change.contract_id.billing_method == "progress"
+            ):
+                raise ValidationError(
+                    _(
+                        "A change to a progress-billed contract must name the"
+                        " schedule-of-values line it changes."
+                    )
                 )
 
     @api.model_create_multi
