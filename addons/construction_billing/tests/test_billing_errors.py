@@ -151,3 +151,18 @@ class TestBillingErrors(BillingCommon):
         )
         with self.assertRaisesMsg(ValidationError, "must allow reconciliation"):
             self.contract.retention_account_id = account
+
+    def test_edited_invoice_is_refused_at_posting(self):
+        app = self._new_application("2026-01-31")
+        self._enter(app, {self.sov1: (10000.00, 0.0)})
+        app.action_submit()
+        app.action_certify()
+        invoice = app.invoice_id
+        revenue = invoice.invoice_line_ids.filtered(
+            lambda line: line.account_id == self.contract.revenue_account_id
+        )
+        revenue.price_unit = 12000.0
+        with self.assertRaisesMsg(UserError, "no longer matches"):
+            invoice.action_post()
+        self.assertEqual(invoice.state, "draft")
+        self.assertEqual(app.state, "certified")
