@@ -15,6 +15,7 @@
         "views/construction_contract_views.xml",
         "views/construction_pay_application_views.xml",
         "views/construction_retainage_views.xml",
+        "views/project_project_views.xml",
         "views/construction_billing_menus.xml",
         "report/pay_application_report.xml",
     ],

@@ -7,3 +7,4 @@ from . import construction_pay_application_line
 from . import construction_billing_milestone
 from . import construction_retainage_release
 from . import account_move
+from . import project_project

@@ -1,6 +1,8 @@
+from datetime import date
+
 from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import Form, new_test_user, tagged
 
 from .common_billing import BillingCommon
 
@@ -74,3 +76,37 @@ class TestBillingRules(BillingCommon):
             .with_user(user)
             .search([("id", "=", self.contract.id)])
         )
+
+    def test_project_history_actions(self):
+        app = self._new_application("2026-01-31")
+        action = self.project.action_view_construction_pay_applications()
+        self.assertEqual(
+            self.env["construction.pay.application"].search(action["domain"]), app
+        )
+        action = self.project.action_view_construction_contracts()
+        self.assertEqual(
+            self.env["construction.contract"].search(action["domain"]), self.contract
+        )
+
+    def test_forms(self):
+        with Form(self.env["construction.contract"]) as form:
+            form.project_id = self.project
+            form.partner_id = self.customer
+            form.original_contract_sum = 5000.0
+            form.retainage_rate_work = 10.0
+            with form.sov_line_ids.new() as line:
+                line.item_no = "1"
+                line.name = "Everything"
+                line.original_value = 5000.0
+        contract = form.record
+        self.assertTrue(contract.retention_account_id)
+        self.assertTrue(contract.revenue_account_id)
+        contract.action_activate()
+        with Form(self.env["construction.pay.application"]) as form:
+            form.contract_id = contract
+            form.period_to = date(2026, 1, 31)
+        app = form.record
+        with Form(app) as form:
+            with form.line_ids.edit(0) as line:
+                line.work_this_period = 2500.0
+        self.assertEqual(app.current_payment_due, 2250.0)
