@@ -14,7 +14,10 @@ REPO = Path(__file__).resolve().parents[1]
 def run(command, env_updates, tmp_path):
     env = dict(os.environ, **env_updates)
     return subprocess.run(
-        [str(REPO / "setup" / command), *(["--no-demo-db"] if command == "install" else [])],
+        [
+            str(REPO / "setup" / command),
+            *(["--no-demo-db"] if command == "install" else []),
+        ],
         env=env,
         cwd=tmp_path,
         capture_output=True,
