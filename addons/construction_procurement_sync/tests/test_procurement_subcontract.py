@@ -126,9 +126,13 @@ class TestProcurementSubcontract(ProcurementCommon):
             order.button_confirm()
 
     def test_retention_account_created_on_first_use(self):
-        self.company.construction_retention_account_id = False
-        account = self.company._construction_retention_account()
+        self.company.construction_retention_payable_account_id = False
+        account = self.company._construction_retention_payable_account()
         self.assertEqual(account.account_type, "liability_current")
         self.assertTrue(account.code.startswith("2195"))
-        self.assertEqual(self.company.construction_retention_account_id, account)
-        self.assertEqual(self.company._construction_retention_account(), account)
+        self.assertEqual(
+            self.company.construction_retention_payable_account_id, account
+        )
+        self.assertEqual(
+            self.company._construction_retention_payable_account(), account
+        )
