@@ -294,6 +294,13 @@ class TestProcurementCommitments(ProcurementCommon):
         order.button_confirm()
         self.assertEqual(order.state, "purchase")
 
+    def test_negative_order_quantity_refused(self):
+        order = self._create_order(
+            [(self.rebar, 1.0, 100.0, self.cc_concrete, self.material)]
+        )
+        with self.assertRaisesMsg(ValidationError, "negative quantity"):
+            order.order_line.product_qty = -2.0
+
     def test_over_receipt_refused(self):
         order = self._create_order(
             [(self.cement, 10.0, 50.0, self.cc_concrete, self.material)]
