@@ -153,7 +153,9 @@ class ConstructionEvent(models.Model):
                     _(
                         "%(line)s: %(changes)s",
                         line=line.name,
-                        changes=", ".join(f"{k} → {v}" for k, v in vals.items()),
+                        changes=", ".join(
+                            f"{line._fields[k].string} → {v}" for k, v in vals.items()
+                        ),
                     )
                 )
                 line.write(vals)
