@@ -28,6 +28,11 @@
     "demo": [
         "demo/construction_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "construction_connector_base/static/tests/tours/*.js",
+        ],
+    },
     "application": True,
     "development_status": "Alpha",
     "installable": True,

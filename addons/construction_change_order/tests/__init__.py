@@ -1,0 +1,5 @@
+from . import test_change_order_lifecycle
+from . import test_change_order_approval
+from . import test_change_order_tiers
+from . import test_change_order_preview
+from . import test_change_order_security

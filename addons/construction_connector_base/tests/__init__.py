@@ -1,4 +1,5 @@
 from . import test_budget
+from . import test_budget_ui
 from . import test_cost_codes
 from . import test_security
 from . import test_integration_processing

@@ -1,0 +1,1 @@
+from . import change_order_decision
