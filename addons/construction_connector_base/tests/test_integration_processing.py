@@ -235,6 +235,33 @@ class TestIntegrationProcessing(ConstructionCommon):
         self.assertEqual(event.attempts, 2)
         self.assertEqual(len(self._account("03-370")), 1)
 
+    def test_lock_contention_is_retried_then_succeeds(self):
+        """A real row lock held by another transaction: retry, then success."""
+        account = self.env.ref(
+            "construction_connector_base.cost_code_03_300_demo",
+            raise_if_not_found=False,
+        )
+        if not account or account.company_id != self.company:
+            self.skipTest("needs the demo cost code 03-300 of the main company")
+        event, _created = self._receive(
+            "k-1", cost_code_payload("pm-9", "03-300", name="Locked rename")
+        )
+        job = event.sudo().job_id
+        with self.registry.cursor() as other_cr:
+            other_cr.execute(
+                "SELECT id FROM account_analytic_account WHERE id = %s FOR UPDATE",
+                (account.id,),
+            )
+            self.assertEqual(run_job(self.env, job), "postponed")
+            self.assertEqual(event.state, "failed")
+            self.assertIn("locked by another transaction", event.last_error)
+            self.assertEqual(account.name, "Cast-in-Place Concrete")
+            other_cr.rollback()
+        self.assertEqual(run_job(self.env, job), "done")
+        self.assertEqual(event.state, "done")
+        self.assertEqual(account.name, "Locked rename")
+        self.assertEqual(event.attempts, 2)
+
     def test_dead_after_max_retries_then_replay_exactly_once(self):
         self.env["ir.config_parameter"].set_param(
             "construction_connector_base.max_retries", 2
