@@ -292,6 +292,27 @@ class TestIntegrationProcessing(ConstructionCommon):
         self.assertEqual(len(self._account("03-370")), 1)
         self.assertEqual(run_pending_jobs(self.env), [])
 
+    def test_requeue_from_job_queue_acts_as_replay(self):
+        Event = type(self.env["construction.event"])
+
+        def crash(event):
+            raise RuntimeError("bug in handler")
+
+        event, _created = self._receive("k-1", cost_code_payload())
+        job = event.sudo().job_id
+        with patch.object(Event, "_handle_cost_code_upsert", crash):
+            self.assertEqual(run_job(self.env, job), "failed")
+        self.assertEqual(event.state, "dead")
+        self.assertEqual(event.last_error, "bug in handler")
+        # the fix is deployed; an administrator requeues the failed job
+        self.env["queue.requeue.job"].with_context(
+            active_model="queue.job", active_ids=job.ids
+        ).create({}).requeue()
+        self.assertEqual(event.state, "queued")
+        self.assertEqual(run_pending_jobs(self.env), ["done"])
+        self.assertEqual(event.state, "done")
+        self.assertEqual(len(self._account("03-370")), 1)
+
     def test_cancel(self):
         event, _created = self._receive("k-1", cost_code_payload())
         job = event.sudo().job_id
