@@ -63,6 +63,18 @@ def system(database):
     key = result.stdout.strip()
     assert len(key) == 40, result.stdout
     assert "shown once" in result.stderr
+    # a second run with the same name: the same system, a new key
+    again = subprocess.run(
+        [str(REPO / "setup" / "backend"), "--db", database, "--name", name],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "existing backend" in again.stderr
+    assert len(again.stdout.strip()) == 40
+    assert again.stdout.strip() != key
     yield {"name": name, "key": key}
     subprocess.run(
         ["psql", "-q", "-d", database, "-v", f"name={name}"],

@@ -3,7 +3,7 @@ from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
@@ -373,6 +373,44 @@ class TestIntegrationProcessing(ConstructionCommon):
             self.env["construction.event"]._cron_requeue_parked()
             self.assertTrue(child.sudo().job_id)
             self.assertEqual(child.sudo().job_id.state, "pending")
+
+    # ---- provisioning ----
+
+    def test_manager_provisions_backend_user_and_key(self):
+        manager = new_test_user(
+            self.env,
+            login="construction_boss",
+            groups="construction_connector_base.group_construction_manager",
+        )
+        backend = (
+            self.env["construction.backend"]
+            .with_user(manager)
+            .create({"name": "Supplier portal", "kind": "supplier_portal"})
+        )
+        backend.action_create_integration_user()
+        user = backend.user_id
+        integration = self.env.ref(
+            "construction_connector_base.group_construction_integration"
+        )
+        self.assertEqual(
+            user.groups_id, integration, "the integration user holds one group only"
+        )
+        self.assertFalse(user._is_internal())
+        action = backend.action_generate_api_key()
+        shown = self.env["construction.secret.display"].browse(action["res_id"])
+        uid = self.env["res.users.apikeys"]._check_credentials(
+            scope="rpc", key=shown.secret
+        )
+        self.assertEqual(uid, user.id)
+        self.assertEqual(backend.api_key_count, 1)
+        backend.action_revoke_api_keys()
+        self.assertFalse(
+            self.env["res.users.apikeys"]._check_credentials(
+                scope="rpc", key=shown.secret
+            )
+        )
+        with self.assertRaisesMsg(ValidationError, "Construction Integration group"):
+            backend.user_id = manager
 
     # ---- audit ----
 
