@@ -105,12 +105,14 @@ class ConstructionEvent(models.Model):
     last_error = fields.Text(readonly=True)
     processed_date = fields.Datetime(readonly=True)
     result_model = fields.Char(readonly=True)
-    result_ids = fields.Char(readonly=True, help="JSON list of the resulting ids.")
+    result_ids = fields.Char(
+        string="Result IDs", readonly=True, help="JSON list of the resulting ids."
+    )
     result_display = fields.Char(string="Result", compute="_compute_result_display")
     job_id = fields.Many2one(
         comodel_name="queue.job", readonly=True, ondelete="set null", copy=False
     )
-    job_state = fields.Selection(related="job_id.state")
+    job_state = fields.Selection(related="job_id.state", string="Job State")
     next_retry_date = fields.Datetime(related="job_id.eta")
 
     _sql_constraints = [
