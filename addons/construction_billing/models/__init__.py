@@ -8,3 +8,4 @@ from . import construction_billing_milestone
 from . import construction_retainage_release
 from . import account_move
 from . import project_project
+from . import construction_event
