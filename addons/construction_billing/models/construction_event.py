@@ -38,7 +38,12 @@ class ConstructionEvent(models.Model):
         payload = self._payload()
         backend = self.backend_id
         contract = self._progress_contract(payload)
-        period_to = fields.Date.to_date(payload["period_to"])
+        try:
+            period_to = fields.Date.to_date(payload["period_to"])
+        except ValueError as err:
+            raise PermanentEventError(
+                _("Invalid period_to %(date)s.", date=payload["period_to"])
+            ) from err
         app = self._progress_application(contract, period_to)
         lines = self._progress_line_values(app, payload["lines"])
         try:

@@ -225,3 +225,12 @@ class TestBillingProgressApi(BillingCommon):
         self.assertEqual(payload["pay_application"], 1)
         self.assertEqual(payload["amount_total"], 9000.0)
         self.assertEqual(payload["period_to"], "2026-01-31")
+
+    def test_invalid_period_fails_readably(self):
+        event = self._receive(
+            "k-1",
+            self._payload("2026-02-30", [{"item_no": "1", "percent_complete": 1.0}]),
+        )
+        run_pending_jobs(self.env)
+        self.assertEqual(event.state, "failed")
+        self.assertIn("Invalid period_to", event.last_error)
