@@ -16,6 +16,7 @@
         "views/construction_pay_application_views.xml",
         "views/construction_retainage_views.xml",
         "views/project_project_views.xml",
+        "views/res_config_settings_views.xml",
         "views/construction_billing_menus.xml",
         "report/pay_application_report.xml",
     ],

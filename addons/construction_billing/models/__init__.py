@@ -9,3 +9,4 @@ from . import construction_retainage_release
 from . import account_move
 from . import project_project
 from . import construction_event
+from . import res_config_settings

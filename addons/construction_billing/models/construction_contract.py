@@ -208,7 +208,7 @@ class ConstructionContract(models.Model):
         for contract in self:
             if not contract.retention_account_id:
                 contract.retention_account_id = (
-                    contract.company_id.construction_retention_account_id
+                    contract.company_id.construction_retention_receivable_account_id
                 )
 
     @api.depends(
@@ -300,7 +300,7 @@ class ConstructionContract(models.Model):
         self.ensure_one()
         if not self.retention_account_id:
             self.retention_account_id = (
-                self.company_id._construction_retention_account()
+                self.company_id._construction_retention_receivable_account()
             )
         return self.retention_account_id
 

@@ -4,7 +4,7 @@ from odoo import _, fields, models
 class ResCompany(models.Model):
     _inherit = "res.company"
 
-    construction_retention_account_id = fields.Many2one(
+    construction_retention_receivable_account_id = fields.Many2one(
         "account.account",
         string="Retention Receivable Account",
         check_company=True,
@@ -16,12 +16,12 @@ class ResCompany(models.Model):
         " what is due now.",
     )
 
-    def _construction_retention_account(self):
+    def _construction_retention_receivable_account(self):
         """Return the company's Retention Receivable account, creating it when
         missing (current asset, reconcilable)."""
         self.ensure_one()
-        if self.construction_retention_account_id:
-            return self.construction_retention_account_id
+        if self.construction_retention_receivable_account_id:
+            return self.construction_retention_receivable_account_id
         Account = self.env["account.account"].with_company(self)
         # Look for one created before (e.g. the company setting was cleared).
         account = Account.search(
@@ -43,5 +43,5 @@ class ResCompany(models.Model):
                     "company_ids": [fields.Command.set(self.ids)],
                 }
             )
-        self.construction_retention_account_id = account
+        self.construction_retention_receivable_account_id = account
         return account

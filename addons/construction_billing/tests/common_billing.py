@@ -21,7 +21,7 @@ class BillingCommon(ConstructionCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.retention_account = cls.company._construction_retention_account()
+        cls.retention_account = cls.company._construction_retention_receivable_account()
         cls.contract = cls.env["construction.contract"].create(
             {
                 "project_id": cls.project.id,

@@ -38,13 +38,13 @@ class TestBillingRules(BillingCommon):
         self.env["account.chart.template"].try_loading(
             "generic_coa", company=company, install_demo=False
         )
-        company.construction_retention_account_id = False
-        account = company._construction_retention_account()
+        company.construction_retention_receivable_account_id = False
+        account = company._construction_retention_receivable_account()
         self.assertEqual(account.account_type, "asset_current")
         self.assertTrue(account.reconcile)
         self.assertEqual(account.company_ids, company)
-        self.assertEqual(company.construction_retention_account_id, account)
-        self.assertEqual(company._construction_retention_account(), account)
+        self.assertEqual(company.construction_retention_receivable_account_id, account)
+        self.assertEqual(company._construction_retention_receivable_account(), account)
 
     def test_user_prepares_manager_certifies(self):
         user = new_test_user(
