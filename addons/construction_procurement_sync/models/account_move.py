@@ -321,7 +321,7 @@ class AccountMove(models.Model):
                         percent=order.construction_retainage_percent,
                         order=order.name,
                     ),
-                    "account_id": order.company_id._construction_retention_account().id,
+                    "account_id": order.company_id._construction_retention_payable_account().id,
                     "quantity": 1.0,
                     "price_unit": -amount,
                     "discount": 0.0,

@@ -443,7 +443,7 @@ class PurchaseOrder(models.Model):
                     amount=currency.format(amount),
                 )
             )
-        account = self.company_id._construction_retention_account()
+        account = self.company_id._construction_retention_payable_account()
         return (
             self.env["account.move"]
             .with_company(self.company_id)

@@ -25,7 +25,7 @@ class ResCompany(models.Model):
         help="Receipts of a construction purchase order may exceed the ordered "
         "quantity by this percentage; more is refused.",
     )
-    construction_retention_account_id = fields.Many2one(
+    construction_retention_payable_account_id = fields.Many2one(
         comodel_name="account.account",
         string="Retention Payable Account",
         check_company=True,
@@ -43,11 +43,11 @@ class ResCompany(models.Model):
         ),
     ]
 
-    def _construction_retention_account(self):
+    def _construction_retention_payable_account(self):
         """The Retention Payable account, created on first use if none is set."""
         self.ensure_one()
-        if self.construction_retention_account_id:
-            return self.construction_retention_account_id
+        if self.construction_retention_payable_account_id:
+            return self.construction_retention_payable_account_id
         Account = self.env["account.account"].with_company(self)
         code_number = 219500
         while Account.search_count(
@@ -66,5 +66,5 @@ class ResCompany(models.Model):
                 }
             )
         ).sudo(False)
-        self.sudo().construction_retention_account_id = account
+        self.sudo().construction_retention_payable_account_id = account
         return account

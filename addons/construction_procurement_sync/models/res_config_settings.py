@@ -13,6 +13,6 @@ class ResConfigSettings(models.TransientModel):
     construction_receipt_tolerance = fields.Float(
         related="company_id.construction_receipt_tolerance", readonly=False
     )
-    construction_retention_account_id = fields.Many2one(
-        related="company_id.construction_retention_account_id", readonly=False
+    construction_retention_payable_account_id = fields.Many2one(
+        related="company_id.construction_retention_payable_account_id", readonly=False
     )

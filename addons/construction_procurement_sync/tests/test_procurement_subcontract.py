@@ -16,7 +16,7 @@ class TestProcurementSubcontract(ProcurementCommon):
                 "account_type": "liability_current",
             }
         )
-        cls.company.construction_retention_account_id = cls.retention_account
+        cls.company.construction_retention_payable_account_id = cls.retention_account
 
     def _subcontract(self):
         order = self._create_order(
