@@ -20,6 +20,9 @@
         "views/construction_billing_menus.xml",
         "report/pay_application_report.xml",
     ],
+    "demo": [
+        "demo/construction_billing_demo.xml",
+    ],
     "post_init_hook": "post_init_hook",
     "development_status": "Alpha",
     "installable": True,
