@@ -16,8 +16,12 @@
         "views/construction_pay_application_views.xml",
         "views/construction_retainage_views.xml",
         "views/project_project_views.xml",
+        "views/res_config_settings_views.xml",
         "views/construction_billing_menus.xml",
         "report/pay_application_report.xml",
+    ],
+    "demo": [
+        "demo/construction_billing_demo.xml",
     ],
     "post_init_hook": "post_init_hook",
     "development_status": "Alpha",

@@ -8,3 +8,7 @@ from . import construction_billing_milestone
 from . import construction_retainage_release
 from . import account_move
 from . import project_project
+from . import construction_event
+from . import res_config_settings
+from . import account_analytic_line
+from . import construction_change_order

@@ -32,7 +32,7 @@ class AccountMove(models.Model):
         self.filtered("construction_pay_application_id")._check_pay_application_match()
         posted = super()._post(soft=soft)
         posted.construction_contract_id._reconcile_retention()
-        posted.filtered("construction_contract_id")._construction_publish(
+        posted.filtered("construction_contract_id")._construction_billing_publish(
             "billing.invoice_posted"
         )
         return posted
@@ -48,7 +48,7 @@ class AccountMove(models.Model):
                 and before.get(m.id) not in ("paid", "in_payment")
             )
         )
-        paid._construction_publish("billing.invoice_paid")
+        paid._construction_billing_publish("billing.invoice_paid")
         return res
 
     def _check_pay_application_match(self):
@@ -85,7 +85,7 @@ class AccountMove(models.Model):
                     )
                 )
 
-    def _construction_prepare_event_payload(self):
+    def _construction_billing_event_payload(self):
         self.ensure_one()
         app = self.construction_pay_application_id
         return {
@@ -104,7 +104,7 @@ class AccountMove(models.Model):
             "payment_state": self.payment_state,
         }
 
-    def _construction_publish(self, event_type):
+    def _construction_billing_publish(self, event_type):
         """Outbound hook: hand the event to the integration framework (its
         outbox, once it exists) when it is installed."""
         if not self or "construction.event" not in self.env:
@@ -114,7 +114,7 @@ class AccountMove(models.Model):
             return
         for move in self:
             Event._publish(
-                False, event_type, move, move._construction_prepare_event_payload()
+                False, event_type, move, move._construction_billing_event_payload()
             )
 
 

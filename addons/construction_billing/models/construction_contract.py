@@ -477,7 +477,7 @@ class ConstructionContract(models.Model):
                             "sequence": max(self.sov_line_ids.mapped("sequence") or [0])
                             + 1,
                             "item_no": self._next_item_no(),
-                            "name": co_lines[0].description or reference,
+                            "name": co_lines[0].name or reference,
                             "cost_code_id": cost_code.id,
                             "origin": "change_order",
                         }
@@ -488,7 +488,8 @@ class ConstructionContract(models.Model):
                     "sov_line_id": sov_line and sov_line.id,
                     "date": date,
                     "reference": reference,
-                    "name": change_order.display_name,
+                    "name": getattr(change_order, "title", False)
+                    or change_order.display_name,
                     "amount": amount,
                     "res_model": change_order._name,
                     "res_id": change_order.id,
@@ -515,11 +516,16 @@ class ConstructionContract(models.Model):
                     contract=self.name,
                 )
             )
+        lines = (
+            change_order._all_lines()
+            if hasattr(change_order, "_all_lines")
+            else change_order.line_ids
+        )
         vals_list = self._prepare_change_order_changes(
             change_order,
             date or fields.Date.context_today(self),
             change_order.display_name,
-            change_order.line_ids,
+            lines,
         )
         return self.env["construction.contract.change"].create(vals_list)
 

@@ -36,6 +36,15 @@ class ConstructionContractChange(models.Model):
     reference = fields.Char(required=True, help="Change order number.")
     name = fields.Char(string="Description")
     amount = fields.Monetary(help="Addition (positive) or deduction (negative).")
+    application_id = fields.Many2one(
+        "construction.pay.application",
+        string="First Billed In",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The certified pay application whose contract sum first included"
+        " this change (G702 change order summary).",
+    )
     res_model = fields.Char(string="Source Model", readonly=True)
     res_id = fields.Many2oneReference(
         string="Source Record", model_field="res_model", readonly=True
@@ -49,6 +58,21 @@ class ConstructionContractChange(models.Model):
             ):
                 raise ValidationError(
                     _("A contract change must be on a line of the same contract.")
+                )
+            if (
+                change.sov_line_id
+                and change.contract_id.currency_id.compare_amounts(
+                    change.sov_line_id.scheduled_value, 0.0
+                )
+                < 0
+            ):
+                raise ValidationError(
+                    _(
+                        "Item %(item)s: the change would make its scheduled value"
+                        " negative (%(value)s).",
+                        item=change.sov_line_id.item_no,
+                        value=change.sov_line_id.scheduled_value,
+                    )
                 )
             if (
                 not change.sov_line_id
@@ -68,7 +92,10 @@ class ConstructionContractChange(models.Model):
         return changes
 
     def write(self, vals):
-        if vals:
+        internal = set(vals) <= {"application_id"} and self.env.context.get(
+            "construction_billing_transition"
+        )
+        if vals and not internal:
             raise UserError(
                 _(
                     "Approved contract changes are history: record a new change"

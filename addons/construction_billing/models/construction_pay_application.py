@@ -349,12 +349,15 @@ class ConstructionPayApplication(models.Model):
         for app in self.filtered(lambda a: a.approval_state == "draft"):
             contract = app.contract_id
             previous = app.previous_id
-            start = previous.period_to
-            changes = contract.change_ids.filtered(
-                lambda c, a=app: c.date <= a.period_to
+            # Changes already in a certified application are "previous"; the
+            # others approved by the end of this period are "this month" (even
+            # when approved within an earlier period but recorded after it
+            # was certified: history is never rewritten).
+            prior = contract.change_ids.filtered("application_id")
+            this = contract.change_ids.filtered(
+                lambda c, a=app: not c.application_id and c.date <= a.period_to
             )
-            prior = changes.filtered(lambda c, s=start: s and c.date <= s)
-            this = changes - prior
+            changes = prior | this
             prev_lines = {line.sov_line_id: line for line in previous.line_ids}
             existing = {line.sov_line_id: line for line in app.line_ids}
             new_lines = []
@@ -732,6 +735,12 @@ class ConstructionPayApplication(models.Model):
                 )
         self._check_invariants()
         self._transition({"approval_state": "certified"})
+        for app in self:
+            app.contract_id.change_ids.filtered(
+                lambda c, a=app: not c.application_id and c.date <= a.period_to
+            ).with_context(construction_billing_transition=True).write(
+                {"application_id": app.id}
+            )
         self._create_invoice()
 
     def action_create_invoice(self):

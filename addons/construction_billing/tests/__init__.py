@@ -2,3 +2,5 @@ from . import test_billing_progress
 from . import test_billing_errors
 from . import test_billing_milestone
 from . import test_billing_rules
+from . import test_billing_progress_api
+from . import test_billing_change_order

@@ -166,3 +166,27 @@ class TestBillingErrors(BillingCommon):
             invoice.action_post()
         self.assertEqual(invoice.state, "draft")
         self.assertEqual(app.state, "certified")
+
+    def test_change_recorded_after_certification(self):
+        app1 = self._certified_first()
+        # Approved on 20 January but recorded after January was certified: it
+        # belongs to February's application, January is not rewritten.
+        self._approve_change(self.sov1, 1000.0, "2026-01-20", "CO-LATE")
+        self.assertEqual(app1.contract_sum_to_date, 100000.0)
+        self.assertEqual(self._line(app1, self.sov1).scheduled_value, 40000.0)
+        app2 = self._new_application("2026-02-28")
+        self.assertEqual(
+            (app2.co_additions_previous, app2.co_additions_this), (0.0, 1000.0)
+        )
+        self.assertEqual(self._line(app2, self.sov1).scheduled_value, 41000.0)
+        self._certify(app2)
+        app3 = self._new_application("2026-03-31")
+        self.assertEqual(
+            (app3.co_additions_previous, app3.co_additions_this), (1000.0, 0.0)
+        )
+        self.assertEqual(app3.contract_sum_to_date, 101000.0)
+
+    def test_change_cannot_make_scheduled_value_negative(self):
+        with self.assertRaisesMsg(ValidationError, "negative"):
+            self._approve_change(self.sov2, -20000.01, "2026-01-10", "CO-NEG")
+        self.assertEqual(self.sov2.scheduled_value, 20000.0)

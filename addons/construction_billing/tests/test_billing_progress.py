@@ -66,6 +66,7 @@ class TestBillingProgress(BillingCommon):
         return app
 
     def test_01_period_1_stored_materials(self):
+        budget_lines = self.budget.line_ids
         app = self._period_1()
         self.assertEqual(app.number, 1)
         self.assertEqual(app.state, "draft")
@@ -122,6 +123,9 @@ class TestBillingProgress(BillingCommon):
         steel = revenue.filtered(lambda line: line.credit == 8000.0)
         key = f"{self.project.account_id.id},{self.cc_steel.id}"
         self.assertEqual(steel.analytic_distribution, {key: 100})
+        # Revenue is not cost: the job-cost budget gets no new line.
+        self.assertEqual(self.budget.line_ids, budget_lines)
+        self.assertEqual(self.line_steel.actual_amount, 0.0)
         # Payment flows back.
         self._pay(invoice)
         self.assertEqual(app.state, "paid")
