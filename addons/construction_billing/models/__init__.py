@@ -10,5 +10,4 @@ from . import account_move
 from . import project_project
 from . import construction_event
 from . import res_config_settings
-from . import account_analytic_line
 from . import construction_change_order

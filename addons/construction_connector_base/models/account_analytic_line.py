@@ -19,7 +19,8 @@ class AccountAnalyticLine(models.Model):
                 line[cost_type_column].id or False,
             )
             for line in self
-            if line.account_id and line[cost_code_column]
+            # revenue (customer invoices) is not cost: same rule as the Actual column
+            if line.account_id and line[cost_code_column] and line.category != "invoice"
         }
 
     def _construction_refresh_budgets(self, keys):

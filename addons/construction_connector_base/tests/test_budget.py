@@ -100,6 +100,31 @@ class TestBudget(ConstructionCommon):
         self.assertColumns(self.line_steel, actual_amount=0.0)
         self.assertColumns(self.budget, actual_amount=700.00)
 
+    def test_revenue_is_not_cost(self):
+        invoice = self.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": self.customer.id,
+                "invoice_date": "2026-01-31",
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "name": "Progress billing",
+                            "quantity": 1,
+                            "price_unit": 50000.00,
+                            "tax_ids": [Command.clear()],
+                            "analytic_distribution": self._distribution(
+                                self.cc_steel, self.labor
+                            ),
+                        }
+                    )
+                ],
+            }
+        )
+        invoice.action_post()
+        self.assertEqual(len(self.budget.line_ids), 3, "no unbudgeted line for revenue")
+        self.assertColumns(self.budget, actual_amount=0.0)
+
     def test_modification_must_net_to_zero(self):
         modification = self.env["construction.budget.modification"].create(
             {
