@@ -14,7 +14,7 @@ class ConstructionChangeEvent(models.Model):
     name = fields.Char(
         string="Number", required=True, copy=False, readonly=True, default="/"
     )
-    number = fields.Integer(copy=False, readonly=True)
+    number = fields.Integer(string="Sequence Number", copy=False, readonly=True)
     title = fields.Char(required=True, tracking=True)
     project_id = fields.Many2one(
         comodel_name="project.project",

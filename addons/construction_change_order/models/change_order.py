@@ -69,7 +69,9 @@ class ConstructionChangeOrder(models.Model):
     name = fields.Char(
         string="Number", required=True, copy=False, readonly=True, default="/"
     )
-    number = fields.Integer(copy=False, readonly=True, aggregator=False)
+    number = fields.Integer(
+        string="Sequence Number", copy=False, readonly=True, aggregator=False
+    )
     title = fields.Char(required=True, tracking=True)
     description = fields.Html()
     reason_id = fields.Many2one(
@@ -738,11 +740,13 @@ class ConstructionChangeOrder(models.Model):
                 order._do_approve()
         return True
 
-    def _do_approve(self):
+    def _do_approve(self, status=None):
         """Move to the approved status and apply the effects of approval."""
         self.ensure_one()
         self._check_commitment_not_negative()
-        approved = self.env["construction.change.order.status"]._get_default("approved")
+        approved = status or self.env["construction.change.order.status"]._get_default(
+            "approved"
+        )
         self.with_context(**{DECISION_CONTEXT: True}).write(
             {
                 "status_id": approved.id,
@@ -801,10 +805,16 @@ class ConstructionChangeOrder(models.Model):
 
     def action_void(self, reason=False):
         """Void; after approval this reverses every effect of the approval."""
-        void = self.env["construction.change.order.status"]._get_default("void")
+        if self.filtered(lambda co: co.stage_kind in ("approved", "no_charge")):
+            self._check_manager(_("void approved change orders"))
+        return self._void(reason)
+
+    def _void(self, reason=False, status=None):
+        void = status or self.env["construction.change.order.status"]._get_default(
+            "void"
+        )
         decided = self.filtered(lambda co: co.stage_kind in ("approved", "no_charge"))
         if decided:
-            self._check_manager(_("void approved change orders"))
             if not (reason or "").strip():
                 raise UserError(
                     _("Give the reason for voiding an approved change order.")

@@ -300,3 +300,35 @@ class TestChangeOrderLifecycle(ChangeOrderCommon):
         self.assertEqual(co.amount_cost, 4000.0)
         self.assertEqual(co.amount_price, 4600.0)
         self.assertEqual(co.tier_level, "co")
+
+    def test_status_from_external_system(self):
+        """A platform approves and then voids; its decision is the audit record."""
+        co = self._create_co([(self.cc_concrete, self.material, 1, 300.0, 0.0)])
+        Status = self.Status
+        co._api_set_status(Status._from_code("pending_pricing"), source="Procore")
+        self.assertEqual(co.status_id.code, "pending_pricing")
+        self.assertEqual(co.approval_ids.state, "pending")
+        co._api_set_status(
+            Status._from_code("approved"), "Owner signed", source="Procore"
+        )
+        self.assertEqual(co.stage_kind, "approved")
+        self.assertEqual(co.approval_ids.state, "approved")
+        self.assertEqual(co.approval_ids.comment, "Owner signed")
+        self.assertEqual(self._columns(self.line_concrete)[1], 300.0)
+        with self.assertRaisesMsg(UserError, "cannot go from"):
+            co._api_set_status(Status._from_code("pending_in_review"))
+        co._api_set_status(Status._from_code("void"), source="Procore")
+        self.assertEqual(co.stage_kind, "void")
+        self.assertEqual(co.void_reason, "Voided in Procore")
+        self.assertEqual(self._columns(self.line_concrete)[1], 0.0)
+        with self.assertRaisesMsg(UserError, "Unknown change order status"):
+            Status._from_code("pending_billable")
+
+    def test_rejection_from_external_system_then_resubmitted(self):
+        co = self._create_co([(self.cc_concrete, self.material, 1, 300.0, 0.0)])
+        co._api_set_status(self.Status._from_code("rejected"), source="Procore")
+        self.assertEqual(co.stage_kind, "rejected")
+        self.assertEqual(co.rejection_reason, "Decided in Procore")
+        co._api_set_status(self.Status._from_code("pending_revised"))
+        self.assertEqual(co.status_id.code, "pending_revised")
+        self.assertEqual(co.approval_round, 2)
