@@ -3,3 +3,4 @@ from . import test_change_order_approval
 from . import test_change_order_tiers
 from . import test_change_order_preview
 from . import test_change_order_security
+from . import test_change_order_views
