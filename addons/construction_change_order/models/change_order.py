@@ -1,11 +1,5 @@
-import logging
-
-from markupsafe import Markup
-
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-
-_logger = logging.getLogger(__name__)
 
 SIDES = [("prime", "Prime Contract (Owner)"), ("commitment", "Commitment (Vendor)")]
 TIER_LEVELS = [
@@ -720,14 +714,13 @@ class ConstructionChangeOrder(models.Model):
                     "comment": comment or False,
                 }
             )
-            order.message_post(
+            order._message_log(
                 body=_(
                     "Approved level %(level)s (%(name)s).%(comment)s",
                     level=approval.sequence_rank,
                     name=approval.name,
-                    comment=Markup("<br/>") + comment if comment else "",
+                    comment=(" " + comment) if comment else "",
                 ),
-                subtype_xmlid="mail.mt_note",
             )
             following = order._current_approvals().filtered(
                 lambda a: a.state == "waiting"
@@ -775,9 +768,8 @@ class ConstructionChangeOrder(models.Model):
             order.with_context(**{DECISION_CONTEXT: True}).write(
                 {"status_id": rejected.id, "rejection_reason": reason}
             )
-            order.message_post(
+            order._message_log(
                 body=_("Rejected: %(reason)s", reason=reason),
-                subtype_xmlid="mail.mt_note",
             )
         return True
 
@@ -838,9 +830,8 @@ class ConstructionChangeOrder(models.Model):
             }
         )
         for order in todo:
-            order.message_post(
+            order._message_log(
                 body=_("Voided: %(reason)s", reason=reason or _("no reason given")),
-                subtype_xmlid="mail.mt_note",
             )
         (decided & todo)._revert_approval_effects()
         return True
@@ -999,7 +990,7 @@ class ConstructionChangeOrder(models.Model):
         the commitment. Call super() and raise to refuse (everything rolls back).
         """
         for order in self:
-            order.message_post(
+            order._message_log(
                 body=_(
                     "Approved: %(total)s added to the %(side)s contract; cost "
                     "%(cost)s.",
@@ -1007,21 +998,19 @@ class ConstructionChangeOrder(models.Model):
                     side=dict(SIDES)[order.side],
                     cost=order.currency_id.format(order.amount_cost),
                 ),
-                subtype_xmlid="mail.mt_note",
             )
         self._publish_event("change_order.status")
 
     def _revert_approval_effects(self):
         """Undo ``_apply_approval_effects`` (void after approval), same transaction."""
         for order in self:
-            order.message_post(
+            order._message_log(
                 body=_(
                     "Void after approval: %(total)s taken back out of the %(side)s "
                     "contract.",
                     total=order.currency_id.format(order.amount_total),
                     side=dict(SIDES)[order.side],
                 ),
-                subtype_xmlid="mail.mt_note",
             )
         self._publish_event("change_order.status")
 

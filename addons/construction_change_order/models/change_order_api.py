@@ -73,14 +73,13 @@ class ConstructionChangeOrder(models.Model):
                 {"status_id": status.id}
             )
             self._apply_approval_effects()
-        self.message_post(
+        self._message_log(
             body=_(
                 "%(status)s in %(system)s: %(comment)s",
                 status=status.name,
                 system=source,
                 comment=comment,
             ),
-            subtype_xmlid="mail.mt_note",
         )
 
     def _api_check_updatable(self):
