@@ -72,6 +72,28 @@ odoo_cmd() {
     "$ODOO_BIN" --addons-path="$(addons_path)" "$@"
 }
 
+# "<addon> <its transitive non-construction dependencies, comma-separated>" per line.
+external_dependencies() {
+    "$PYTHON" - "$ADDONS_DIR" "$MODULES" <<'PY'
+import ast, pathlib, sys
+addons, modules = pathlib.Path(sys.argv[1]), sys.argv[2].split(",")
+def deps(name):
+    manifest = addons / name / "__manifest__.py"
+    return ast.literal_eval(manifest.read_text()).get("depends", []) if manifest.exists() else []
+for module in modules:
+    seen, todo, external = set(), [module], set()
+    while todo:
+        name = todo.pop()
+        for dep in set(deps(name)) - seen:
+            seen.add(dep)
+            if (addons / dep).is_dir():
+                todo.append(dep)
+            else:
+                external.add(dep)
+    print(module, ",".join(sorted(external)))
+PY
+}
+
 db_exists() {
     psql -d postgres -Atc "select 1 from pg_database where datname = '$1'" | grep -q 1
 }

@@ -4,3 +4,10 @@ from . import construction_budget
 from . import construction_budget_modification
 from . import account_analytic_line
 from . import project_project
+from . import construction_backend
+from . import construction_event
+from . import construction_binding
+from . import construction_mapping
+from . import construction_api_usage
+from . import construction_secret_display
+from . import queue_job

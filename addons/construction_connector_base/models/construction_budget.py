@@ -1,4 +1,6 @@
-from odoo import _, api, fields, models
+from markupsafe import Markup
+
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import create_unique_index
 
@@ -392,6 +394,7 @@ class ConstructionBudgetLine(models.Model):
                         line=line.display_name,
                     )
                 )
+        lines._log_lines(_("Budget lines added"))
         return lines
 
     def write(self, vals):
@@ -414,6 +417,25 @@ class ConstructionBudgetLine(models.Model):
         if self.modification_line_ids.filtered(lambda m: m.state == "applied"):
             raise UserError(
                 _("A budget line with applied budget modifications cannot be deleted.")
+            )
+
+    def unlink(self):
+        self._log_lines(_("Budget lines removed"))
+        return super().unlink()
+
+    def _log_lines(self, title):
+        """One chatter note per budget listing these lines and their original amount."""
+        for budget in self.budget_id:
+            items = Markup("").join(
+                Markup("<li>%s: %s</li>")
+                % (line.display_name, line.currency_id.format(line.original_amount))
+                for line in self.filtered(
+                    lambda line, budget=budget: line.budget_id == budget
+                )
+            )
+            budget.message_post(
+                body=Markup("%s<ul>%s</ul>") % (title, items),
+                subtype_xmlid="mail.mt_note",
             )
 
     def _log_original_changes(self, new_amount):
@@ -527,3 +549,56 @@ class ConstructionBudgetLine(models.Model):
         if missing:
             lines |= self.sudo().create(missing)
         lines._recompute_actuals()
+
+    # ---- demo data ----
+
+    @api.model
+    def _demo_post_vendor_bills(self, bills):
+        """Post demo vendor bills: [(project, vendor, [(code, type, amount)])].
+
+        Called from demo data only, so that budgets show actual cost out of the box.
+        """
+        journal = self.env["account.journal"].search(
+            [("type", "=", "purchase"), ("company_id", "=", self.env.company.id)],
+            limit=1,
+        )
+        if not journal:  # no chart of accounts: nothing to post
+            return
+        cost_type_of = {
+            kind: self.env.ref(f"construction_connector_base.cost_type_{kind}")
+            for kind in ("labor", "material", "equipment", "subcontract", "other")
+        }
+        for project_xmlid, vendor_xmlid, lines in bills:
+            project = self.env.ref(project_xmlid)
+            codes = self.env["account.analytic.account"].search(
+                [
+                    ("construction_role", "=", "cost_code"),
+                    ("company_id", "=", project.company_id.id),
+                    ("code", "in", [code for code, _kind, _amount in lines]),
+                ]
+            )
+            code_by_name = {code.code: code for code in codes}
+            move = self.env["account.move"].create(
+                {
+                    "move_type": "in_invoice",
+                    "partner_id": self.env.ref(vendor_xmlid).id,
+                    "invoice_date": fields.Date.context_today(self),
+                    "journal_id": journal.id,
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "name": code_by_name[code].name,
+                                "quantity": 1,
+                                "price_unit": amount,
+                                "tax_ids": [Command.clear()],
+                                "analytic_distribution": {
+                                    f"{project.account_id.id},{code_by_name[code].id},"
+                                    f"{cost_type_of[kind].id}": 100
+                                },
+                            }
+                        )
+                        for code, kind, amount in lines
+                    ],
+                }
+            )
+            move.action_post()

@@ -183,6 +183,17 @@ class TestBudget(ConstructionCommon):
             lambda line: line == self.line_forming
         ).original_amount = 42000
         self.assertIn("42,000.00", budget.message_ids[0].body)
+        extra = self.env["construction.budget.line"].create(
+            {
+                "budget_id": budget.id,
+                "cost_code_id": self.cc_steel.id,
+                "original_amount": 7,
+            }
+        )
+        self.assertIn("Budget lines added", budget.message_ids[0].body)
+        self.assertIn("7.00", budget.message_ids[0].body)
+        extra.unlink()
+        self.assertIn("Budget lines removed", budget.message_ids[0].body)
 
     def test_line_needs_a_cost_code_of_the_budget_company(self):
         other_company = self.env["res.company"].create({"name": "Other Builder Inc."})

@@ -1,0 +1,5 @@
+from . import test_procurement_commitments
+from . import test_procurement_budget_control
+from . import test_procurement_subcontract
+from . import test_procurement_match
+from . import test_procurement_change_order

@@ -1,0 +1,441 @@
+"""Versioned REST API of the construction suite: /api/construction/v1/.
+
+Thin handlers: every check raises ``ApiProblem``; the dispatcher rolls back and
+answers an RFC 9457 ``application/problem+json`` body. Requests run as the
+backend's integration user (Odoo API key as ``Authorization: Bearer``).
+"""
+
+import json
+import logging
+import secrets
+
+from odoo import http
+from odoo.http import request
+
+from ..tools.exceptions import IdempotencyConflict
+from ..tools.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
+
+_logger = logging.getLogger(__name__)
+
+PREFIX = "/api/construction/v1"
+PROBLEM_BASE = "https://construction-suite.example/problems/"
+DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_MAX_BATCH = 100
+MAX_KEY_LENGTH = 255
+
+
+class ApiProblem(Exception):
+    """An RFC 9457 problem: status, type slug, title, detail, extra members."""
+
+    def __init__(self, status, slug, title, detail=None, headers=None, **extra):
+        super().__init__(detail or title)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self):
+        body = {
+            "type": PROBLEM_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        body.update(self.extra)
+        return body
+
+
+def _json_response(data, status, headers=None):
+    return request.make_json_response(data, headers=headers, status=status)
+
+
+def _problem_response(problem):
+    headers = dict(problem.headers, **{"Content-Type": "application/problem+json"})
+    if problem.status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="construction"')
+    return request.make_response(
+        json.dumps(problem.body()), headers=list(headers.items()), status=problem.status
+    )
+
+
+def _param(name, default):
+    # sudo: reading technical settings (limits), nothing user-specific.
+    value = (
+        request.env["ir.config_parameter"]
+        .sudo()
+        .get_param(f"construction_connector_base.{name}")
+    )
+    try:
+        return int(value) if value else default
+    except ValueError:
+        return default
+
+
+class ConstructionApiV1(http.Controller):
+    # ---- routes ----
+
+    @http.route(
+        f"{PREFIX}/events/<string:event_type>",
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+        readonly=False,
+    )
+    def post_event(self, event_type, **kwargs):
+        return self._dispatch(self._post_event, event_type)
+
+    @http.route(
+        f"{PREFIX}/events/<string:event_type>/batch",
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+        readonly=False,
+    )
+    def post_batch(self, event_type, **kwargs):
+        return self._dispatch(self._post_batch, event_type)
+
+    @http.route(
+        f"{PREFIX}/events/<int:event_id>",
+        type="http",
+        auth="none",
+        methods=["GET"],
+        csrf=False,
+        save_session=False,
+    )
+    def get_event(self, event_id, **kwargs):
+        return self._dispatch(self._get_event, event_id)
+
+    @http.route(
+        f"{PREFIX}/events/<int:event_id>/replay",
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+        readonly=False,
+    )
+    def replay_event(self, event_id, **kwargs):
+        return self._dispatch(self._replay_event, event_id)
+
+    @http.route(
+        f"{PREFIX}/openapi.json",
+        type="http",
+        auth="none",
+        methods=["GET"],
+        csrf=False,
+        save_session=False,
+    )
+    def openapi(self, **kwargs):
+        # sudo: the document only lists the registered event types and schemas.
+        document = request.env["construction.event"].sudo()._openapi()
+        return _json_response(document, 200)
+
+    # ---- plumbing ----
+
+    def _dispatch(self, handler, *args):
+        try:
+            return handler(*args)
+        except ApiProblem as problem:
+            request.env.cr.rollback()
+            return _problem_response(problem)
+        except Exception:
+            request.env.cr.rollback()
+            _logger.exception("construction API: unexpected error")
+            return _problem_response(
+                ApiProblem(500, "internal", "Internal error", "The error was logged.")
+            )
+
+    def _authenticate(self):
+        """401 without a valid bearer key; then act as that user, find its backend."""
+        header = request.httprequest.headers.get("Authorization", "")
+        scheme, _sep, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise ApiProblem(
+                401, "unauthorized", "Unauthorized", "Missing bearer API key."
+            )
+        # sudo: credential check only (Odoo's own API-key verification).
+        uid = request.env(su=True)["res.users.apikeys"]._check_credentials(
+            scope="rpc", key=key.strip()
+        )
+        if not uid:
+            raise ApiProblem(401, "unauthorized", "Unauthorized", "Invalid API key.")
+        request.update_env(user=uid)
+        user = request.env.user
+        backend = (
+            request.env["construction.backend"]
+            .with_context(active_test=False)
+            .search([("user_id", "=", uid)], limit=1)
+        )
+        if not backend or not backend.active:
+            raise ApiProblem(
+                403,
+                "forbidden",
+                "Forbidden",
+                "This key is not linked to an active external system.",
+            )
+        if backend.company_id not in user.company_ids:
+            raise ApiProblem(
+                403,
+                "forbidden",
+                "Forbidden",
+                "The external system belongs to a company this key cannot access.",
+            )
+        request.update_env(
+            context=dict(
+                request.env.context, allowed_company_ids=backend.company_id.ids
+            )
+        )
+        return backend.with_env(request.env)
+
+    def _event_type(self, backend, event_type):
+        types = request.env["construction.event"]._event_types()
+        if event_type not in types or not backend._allows_event_type(event_type):
+            raise ApiProblem(
+                404,
+                "unknown-event-type",
+                "Unknown event type",
+                f"No event type {event_type!r} for this system.",
+            )
+        return types[event_type]
+
+    def _read_body(self):
+        """415 unless JSON, 413 above the configured size; returns the raw bytes."""
+        httprequest = request.httprequest
+        if httprequest.mimetype != "application/json":
+            raise ApiProblem(
+                415,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "Send the body as application/json.",
+            )
+        limit = _param("max_body_bytes", DEFAULT_MAX_BODY)
+        if (httprequest.content_length or 0) > limit:
+            raise ApiProblem(
+                413,
+                "payload-too-large",
+                "Payload too large",
+                f"The body exceeds {limit} bytes.",
+            )
+        raw = httprequest.get_data(cache=True)
+        if len(raw) > limit:
+            raise ApiProblem(
+                413,
+                "payload-too-large",
+                "Payload too large",
+                f"The body exceeds {limit} bytes.",
+            )
+        return raw
+
+    def _parse(self, raw):
+        try:
+            return json.loads(raw)
+        except ValueError as err:
+            raise ApiProblem(
+                400, "malformed-json", "Malformed JSON", f"The body is not JSON: {err}"
+            ) from err
+
+    def _validation_problem(self, errors):
+        return ApiProblem(
+            422,
+            "validation-error",
+            "Validation failed",
+            f"{len(errors)} field(s) failed validation.",
+            errors=errors,
+        )
+
+    def _check_signature(self, backend, raw):
+        if not backend.require_signature:
+            return
+        headers = request.httprequest.headers
+        error = backend._verify_signature(
+            headers.get(TIMESTAMP_HEADER), raw, headers.get(SIGNATURE_HEADER)
+        )
+        if error:
+            raise ApiProblem(401, "invalid-signature", "Invalid signature", error)
+
+    def _check_rate(self, backend):
+        wait = backend._check_rate_limit()
+        if wait:
+            raise ApiProblem(
+                429,
+                "rate-limited",
+                "Too many requests",
+                f"Rate limit of {backend.rate_limit} requests per minute reached.",
+                headers={"Retry-After": str(wait)},
+            )
+
+    def _idempotency_key(self, key, pointer):
+        if not key:
+            raise ApiProblem(
+                400,
+                "idempotency-key-missing",
+                "Idempotency key missing",
+                f"Send an Idempotency-Key header ({pointer}).",
+            )
+        if len(key) > MAX_KEY_LENGTH:
+            raise self._validation_problem(
+                [{"pointer": pointer, "detail": "Longer than 255 characters."}]
+            )
+        return key
+
+    def _conflict(self, err):
+        return ApiProblem(
+            409,
+            "idempotency-conflict",
+            "Idempotency key conflict",
+            str(err),
+            event_id=err.event.id or None,
+        )
+
+    def _remote_addr(self):
+        return request.httprequest.remote_addr
+
+    # ---- handlers ----
+
+    def _post_event(self, event_type):
+        backend = self._authenticate()
+        self._event_type(backend, event_type)
+        raw = self._read_body()
+        payload = self._parse(raw)
+        Event = request.env["construction.event"]
+        errors = Event._validate_payload(event_type, payload)
+        if errors:
+            raise self._validation_problem(errors)
+        self._check_signature(backend, raw)
+        self._check_rate(backend)
+        key = self._idempotency_key(
+            request.httprequest.headers.get("Idempotency-Key"),
+            "/headers/Idempotency-Key",
+        )
+        try:
+            event, created = Event._receive(
+                backend, event_type, key, payload, remote_addr=self._remote_addr()
+            )
+        except IdempotencyConflict as err:
+            raise self._conflict(err) from err
+        return _json_response(
+            event._to_api(),
+            202 if created else 200,
+            headers={"Location": f"{PREFIX}/events/{event.id}"},
+        )
+
+    def _post_batch(self, event_type):
+        backend = self._authenticate()
+        self._event_type(backend, event_type)
+        raw = self._read_body()
+        body = self._parse(raw)
+        Event = request.env["construction.event"]
+        errors = self._validate_envelope(body)
+        if errors:
+            raise self._validation_problem(errors)
+        self._check_signature(backend, raw)
+        self._check_rate(backend)
+        batch_ref = secrets.token_hex(8)
+        items = []
+        for index, item in enumerate(body["events"]):
+            items.append(
+                self._batch_item(Event, backend, event_type, index, item, batch_ref)
+            )
+        return _json_response({"batch": batch_ref, "items": items}, 207)
+
+    def _validate_envelope(self, body):
+        max_items = _param("max_batch_items", DEFAULT_MAX_BATCH)
+        if not isinstance(body, dict):
+            return [{"pointer": "", "detail": "The body must be an object."}]
+        events = body.get("events")
+        if not isinstance(events, list) or not events:
+            return [{"pointer": "/events", "detail": "A non-empty array is required."}]
+        if len(events) > max_items:
+            return [
+                {
+                    "pointer": "/events",
+                    "detail": f"At most {max_items} events per batch.",
+                }
+            ]
+        return []
+
+    def _batch_item(self, Event, backend, event_type, index, item, batch_ref):
+        result = {"index": index}
+        pointer = f"/events/{index}"
+        if not isinstance(item, dict):
+            return dict(
+                result,
+                status=422,
+                errors=[{"pointer": pointer, "detail": "An object is required."}],
+            )
+        key = item.get("event_id")
+        result["event_id"] = key
+        errors = []
+        if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
+            errors.append(
+                {
+                    "pointer": f"{pointer}/event_id",
+                    "detail": "A string of 1 to 255 characters is required.",
+                }
+            )
+        payload = item.get("payload")
+        if not isinstance(payload, dict):
+            errors.append(
+                {"pointer": f"{pointer}/payload", "detail": "An object is required."}
+            )
+        else:
+            errors += [
+                dict(error, pointer=f"{pointer}/payload{error['pointer']}")
+                for error in Event._validate_payload(event_type, payload)
+            ]
+        if errors:
+            return dict(result, status=422, errors=errors)
+        try:
+            # One savepoint per item: a failing item never sinks the others.
+            with request.env.cr.savepoint():
+                event, created = Event._receive(
+                    backend,
+                    event_type,
+                    key,
+                    payload,
+                    remote_addr=self._remote_addr(),
+                    batch_ref=batch_ref,
+                )
+        except IdempotencyConflict as err:
+            problem = self._conflict(err)
+            return dict(
+                result,
+                status=409,
+                errors=[{"pointer": pointer, "detail": str(err)}],
+                **problem.extra,
+            )
+        return dict(result, status=202 if created else 200, event=event._to_api())
+
+    def _own_event(self, backend, event_id):
+        event = request.env["construction.event"].search(
+            [("id", "=", event_id), ("backend_id", "=", backend.id)]
+        )
+        if not event:
+            raise ApiProblem(404, "not-found", "Not found", "No such event.")
+        return event
+
+    def _get_event(self, event_id):
+        backend = self._authenticate()
+        return _json_response(self._own_event(backend, event_id)._to_api(), 200)
+
+    def _replay_event(self, event_id):
+        backend = self._authenticate()
+        event = self._own_event(backend, event_id)
+        self._check_rate(backend)
+        if event.state not in ("failed", "dead"):
+            raise ApiProblem(
+                409,
+                "not-replayable",
+                "Event not replayable",
+                "Only failed or dead events can be replayed; "
+                f"this one is {event.state}.",
+            )
+        event.action_replay()
+        return _json_response(event._to_api(), 202)

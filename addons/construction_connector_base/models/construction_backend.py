@@ -1,0 +1,402 @@
+import secrets
+import time
+
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..tools import signing
+from ..tools.exceptions import PermanentEventError
+
+BACKEND_KINDS = [
+    ("project_management", "Project Management"),
+    ("field_app", "Field App"),
+    ("supplier_portal", "Supplier Portal"),
+    ("document_control", "Document Control"),
+    ("other", "Other"),
+]
+
+
+class ConstructionBackend(models.Model):
+    """An external system that talks to the suite through the integration API.
+
+    It acts as one integration user (API keys are that user's ``res.users.apikeys``),
+    in one company, optionally signing its requests with an HMAC secret.
+    """
+
+    _name = "construction.backend"
+    _inherit = ["mail.thread"]
+    _description = "Construction External System"
+    _order = "name, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    kind = fields.Selection(
+        selection=BACKEND_KINDS, required=True, default="other", tracking=True
+    )
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one(
+        comodel_name="res.company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+        tracking=True,
+    )
+    user_id = fields.Many2one(
+        comodel_name="res.users",
+        string="Integration User",
+        index=True,
+        ondelete="restrict",
+        tracking=True,
+        help="The technical user the external system acts as. It should hold only "
+        "the Construction Integration group; API keys are this user's keys.",
+    )
+    require_signature = fields.Boolean(
+        tracking=True,
+        help="Refuse requests without a valid X-Construction-Signature.",
+    )
+    # Secrets: readable by administrators only, never in lists nor API answers.
+    signing_secret = fields.Char(groups="base.group_system", copy=False)
+    signing_secret_next = fields.Char(groups="base.group_system", copy=False)
+    has_signing_secret = fields.Boolean(compute="_compute_has_signing_secret")
+    rate_limit = fields.Integer(
+        string="Rate Limit (requests/minute)",
+        default=120,
+        tracking=True,
+        help="Requests accepted per minute for this system; 0 means unlimited.",
+    )
+    event_types = fields.Char(
+        string="Allowed Event Types",
+        help="Comma-separated event types this system may send; empty allows all.",
+    )
+    map_by_code = fields.Boolean(
+        string="Match Identical Codes",
+        default=True,
+        help="When no mapping exists, an external cost code equal to one of our "
+        "codes (in this company) maps onto it.",
+    )
+    channel_id = fields.Many2one(
+        comodel_name="queue.job.channel", readonly=True, copy=False
+    )
+    event_ids = fields.One2many(
+        comodel_name="construction.event", inverse_name="backend_id"
+    )
+    event_count = fields.Integer(compute="_compute_event_count")
+    failed_event_count = fields.Integer(compute="_compute_event_count")
+    api_key_count = fields.Integer(compute="_compute_api_key_count")
+
+    _sql_constraints = [
+        (
+            "user_unique",
+            "UNIQUE(user_id)",
+            "An integration user can serve only one external system.",
+        ),
+        (
+            "rate_limit_positive",
+            "CHECK(rate_limit >= 0)",
+            "The rate limit cannot be negative.",
+        ),
+    ]
+
+    def _compute_has_signing_secret(self):
+        # sudo: only tells whether a secret is set, never its value.
+        for backend in self:
+            backend.has_signing_secret = bool(backend.sudo().signing_secret)
+
+    def _compute_event_count(self):
+        counts = {
+            (backend.id, state): count
+            for backend, state, count in self.env["construction.event"]._read_group(
+                [("backend_id", "in", self.ids)],
+                groupby=["backend_id", "state"],
+                aggregates=["__count"],
+            )
+        }
+        for backend in self:
+            backend.event_count = sum(
+                count for (bid, _state), count in counts.items() if bid == backend.id
+            )
+            backend.failed_event_count = sum(
+                counts.get((backend.id, state), 0) for state in ("failed", "dead")
+            )
+
+    def _compute_api_key_count(self):
+        for backend in self:
+            # sudo: counting the integration user's keys (managers cannot read
+            # other users' keys); no key material is read.
+            backend.api_key_count = len(backend.user_id.sudo().api_key_ids)
+
+    @api.constrains("user_id")
+    def _check_user_id(self):
+        integration = self.env.ref(
+            "construction_connector_base.group_construction_integration"
+        )
+        for backend in self.filtered("user_id"):
+            user = backend.user_id.sudo()  # sudo: group membership check only
+            if integration not in user.groups_id:
+                raise ValidationError(
+                    _(
+                        "User %(user)s must belong to the Construction Integration "
+                        "group to act for %(backend)s.",
+                        user=user.name,
+                        backend=backend.name,
+                    )
+                )
+            if user._is_system():
+                raise ValidationError(
+                    _(
+                        "User %(user)s is an administrator: an external system must "
+                        "act as a least-privilege integration user.",
+                        user=user.name,
+                    )
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        backends = super().create(vals_list)
+        backends._ensure_channel()
+        return backends
+
+    # ---- ACTIONS ----
+
+    def action_create_integration_user(self):
+        """Create the backend's technical user (no password, API access only)."""
+        for backend in self.filtered(lambda b: not b.user_id):
+            backend.user_id = backend._create_integration_user()
+        return True
+
+    def action_generate_api_key(self):
+        """Create a new API key for the integration user and show it once."""
+        self.ensure_one()
+        key = self._generate_api_key()
+        return self.env["construction.secret.display"]._show(
+            _("API key for %(backend)s", backend=self.name),
+            key,
+            _(
+                "Send it as 'Authorization: Bearer <key>'. It is shown only now; "
+                "store it in the external system."
+            ),
+        )
+
+    def action_revoke_api_keys(self):
+        self.ensure_one()
+        # sudo: a manager revokes the integration user's keys (res.users.apikeys
+        # has no ACL for other users' keys); only this backend's user is touched.
+        self.user_id.sudo().api_key_ids._remove()
+        self.message_post(body=_("All API keys revoked."))
+        return True
+
+    def action_generate_next_secret(self):
+        """Start a signing-secret rotation: a new 'next' secret, shown once."""
+        self.ensure_one()
+        self._check_manager()
+        secret = secrets.token_hex(32)
+        # sudo: writes a system-only field on behalf of a construction manager.
+        self.sudo().signing_secret_next = secret
+        self.message_post(body=_("New next signing secret generated."))
+        return self.env["construction.secret.display"]._show(
+            _("Signing secret for %(backend)s", backend=self.name),
+            secret,
+            _(
+                "Both the current and this next secret are accepted. Once the "
+                "sender uses it, click 'Promote Next Secret'."
+            ),
+        )
+
+    def action_promote_next_secret(self):
+        self.ensure_one()
+        self._check_manager()
+        backend = self.sudo()  # sudo: system-only fields, values are not returned
+        if not backend.signing_secret_next:
+            raise UserError(_("There is no next secret to promote."))
+        backend.write(
+            {
+                "signing_secret": backend.signing_secret_next,
+                "signing_secret_next": False,
+            }
+        )
+        self.message_post(body=_("Next signing secret promoted to current."))
+        return True
+
+    def action_view_events(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "construction_connector_base.construction_event_action"
+        )
+        action["domain"] = [("backend_id", "=", self.id)]
+        action["context"] = {"default_backend_id": self.id}
+        return action
+
+    # ---- BUSINESS ----
+
+    def _check_manager(self):
+        if not self.env.user.has_group(
+            "construction_connector_base.group_construction_manager"
+        ):
+            raise UserError(_("Only a Construction Manager can manage secrets."))
+
+    def _ensure_channel(self):
+        """One queue_job channel per backend, child of root (capacity set by config)."""
+        root = self.env.ref("queue_job.channel_root")
+        Channel = self.env["queue.job.channel"].sudo()  # sudo: technical queue config
+        for backend in self.filtered(lambda b: not b.channel_id):
+            name = f"construction_backend_{backend.id}"
+            channel = Channel.search(
+                [("name", "=", name), ("parent_id", "=", root.id)], limit=1
+            ) or Channel.create({"name": name, "parent_id": root.id})
+            backend.channel_id = channel
+
+    def _create_integration_user(self):
+        self.ensure_one()
+        group = self.env.ref(
+            "construction_connector_base.group_construction_integration"
+        )
+        login = f"integration.{self.id}.{secrets.token_hex(3)}@construction.invalid"
+        # sudo: creating a technical user is an administrative act done on purpose
+        # by a manager (or the provisioning command); it gets one group only.
+        return (
+            self.env["res.users"]
+            .sudo()
+            .with_context(no_reset_password=True)
+            .create(
+                {
+                    "name": _("%(backend)s (integration)", backend=self.name),
+                    "login": login,
+                    "company_id": self.company_id.id,
+                    "company_ids": [Command.set(self.company_id.ids)],
+                    "groups_id": [Command.set(group.ids)],
+                }
+            )
+        )
+
+    def _generate_api_key(self, name=None):
+        """A new, non-expiring API key of the integration user (returned once)."""
+        self.ensure_one()
+        if not self.user_id:
+            self.action_create_integration_user()
+        # sudo + with_user: res.users.apikeys._generate creates the key for
+        # env.user; sudo lets a non-expiring key be created for this user only.
+        keys = self.env["res.users.apikeys"].with_user(self.user_id).sudo()
+        key = keys._generate(None, name or _("Construction API"), None)
+        self.message_post(body=_("New API key generated."))
+        return key
+
+    def _allows_event_type(self, event_type):
+        self.ensure_one()
+        if not self.event_types:
+            return True
+        allowed = {name.strip() for name in self.event_types.split(",")}
+        return event_type in allowed
+
+    def _signing_secrets(self):
+        # sudo: the secrets are read to verify a signature and never returned.
+        backend = self.sudo()
+        return [s for s in (backend.signing_secret, backend.signing_secret_next) if s]
+
+    def _verify_signature(self, timestamp, raw_body, signature):
+        """Returns an error message, or False when the signature is valid and fresh.
+
+        A valid signature is then recorded: the same one is refused next time.
+        """
+        self.ensure_one()
+        if not timestamp or not signature:
+            return _(
+                "Missing %(ts)s or %(sig)s header.",
+                ts=signing.TIMESTAMP_HEADER,
+                sig=signing.SIGNATURE_HEADER,
+            )
+        try:
+            stamp = int(timestamp)
+        except ValueError:
+            return _("Invalid %(ts)s header.", ts=signing.TIMESTAMP_HEADER)
+        if abs(time.time() - stamp) > signing.SIGNATURE_TOLERANCE:
+            return _("Timestamp outside the 5-minute window.")
+        if not any(
+            signing.matches(secret, timestamp, raw_body, signature)
+            for secret in self._signing_secrets()
+        ):
+            return _("Signature mismatch.")
+        if not self.env["construction.api.signature"]._consume(self, signature):
+            return _("Signature already used (replayed request).")
+        return False
+
+    def _check_rate_limit(self):
+        """Count this request; returns seconds to wait when over the limit, else 0."""
+        self.ensure_one()
+        if not self.rate_limit:
+            return 0
+        now = int(time.time())
+        window = now - now % 60
+        count = self.env["construction.api.rate"]._hit(self, window)
+        if count > self.rate_limit:
+            return window + 60 - now
+        return 0
+
+    def _wake_parked_events(self, exclude=None):
+        """Requeue the backend's parked events now (a parent may have arrived)."""
+        parked = self.env["construction.event"].search(
+            [("backend_id", "in", self.ids), ("state", "=", "parked")]
+        )
+        if exclude:
+            parked -= exclude
+        parked._requeue()
+
+    # ---- MAPPINGS (the public API for handlers) ----
+
+    def _map(self, kind, code, label=None):
+        """The Odoo record mapped to an external code, or PermanentEventError."""
+        self.ensure_one()
+        mapping = self.env["construction.mapping"].search(
+            [
+                ("backend_id", "=", self.id),
+                ("kind", "=", kind),
+                ("external_code", "=", code),
+            ],
+            limit=1,
+        )
+        if mapping and mapping.target_ref:
+            return mapping.target_ref
+        raise PermanentEventError(
+            _(
+                "unmapped %(label)s %(code)s for backend %(backend)s",
+                label=label or kind.replace("_", " "),
+                code=code,
+                backend=self.name,
+            )
+        )
+
+    def _map_cost_code(self, code):
+        """Our cost code (account.analytic.account) for an external cost code."""
+        self.ensure_one()
+        try:
+            return self._map("cost_code", code, _("cost code"))
+        except PermanentEventError:
+            if not self.map_by_code:
+                raise
+            account = self.env["account.analytic.account"].search(
+                [
+                    ("construction_role", "=", "cost_code"),
+                    ("code", "=", code),
+                    ("company_id", "=", self.company_id.id),
+                ],
+                limit=1,
+            )
+            if not account:
+                raise
+            return account
+
+    def _map_project(self, ref):
+        self.ensure_one()
+        return self._map("project", ref, _("project"))
+
+    def _map_partner(self, ref, kind=None):
+        """A partner; ``kind`` ('vendor', 'customer') only words the error."""
+        self.ensure_one()
+        return self._map("partner", ref, kind or _("partner"))
+
+    def _map_tax(self, ref):
+        self.ensure_one()
+        return self._map("tax", ref, _("tax"))
+
+    def _map_uom(self, ref):
+        self.ensure_one()
+        return self._map("uom", ref, _("unit"))

@@ -1,0 +1,615 @@
+import hashlib
+import json
+import logging
+import re
+from datetime import timedelta
+
+import psycopg2
+from jsonschema import Draft202012Validator
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.sql_db import db_connect
+
+from ..tools.event_types import EventType
+from ..tools.exceptions import (
+    IdempotencyConflict,
+    ParentMissing,
+    PermanentEventError,
+    RetryableJobError,
+)
+from ..tools.openapi import build_openapi
+
+_logger = logging.getLogger(__name__)
+
+EVENT_STATES = [
+    ("received", "Received"),
+    ("queued", "Queued"),
+    ("processing", "Processing"),
+    ("done", "Done"),
+    ("failed", "Failed"),
+    ("dead", "Dead"),
+    ("superseded", "Superseded"),
+    ("parked", "Parked"),
+    ("cancelled", "Cancelled"),
+]
+# States in which processing may (still) happen.
+PROCESSABLE_STATES = ("queued", "processing", "failed", "parked")
+REPLAYABLE_STATES = ("failed", "dead")
+CANCELLABLE_STATES = ("received", "queued", "failed", "dead", "parked")
+ACTIVE_JOB_STATES = ("wait_dependencies", "pending", "enqueued")
+PARAM_PREFIX = "construction_connector_base."
+REQUIRED_RE = re.compile(r"^'(.+)' is a required property$")
+
+
+def _pointer_token(part):
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+class ConstructionEvent(models.Model):
+    """Inbox of events received from external systems (audit trail and queue).
+
+    Every accepted request becomes one event, unique per (backend, idempotency key);
+    its processing runs in a queue_job on the backend's channel.
+    """
+
+    _name = "construction.event"
+    _description = "Construction Integration Event"
+    _order = "id desc"
+
+    backend_id = fields.Many2one(
+        comodel_name="construction.backend",
+        required=True,
+        index=True,
+        ondelete="restrict",
+        readonly=True,
+    )
+    company_id = fields.Many2one(
+        related="backend_id.company_id", store=True, index=True
+    )
+    event_type = fields.Char(required=True, index=True, readonly=True)
+    idempotency_key = fields.Char(required=True, readonly=True)
+    payload = fields.Text(readonly=True, help="Canonical JSON of the event body.")
+    payload_hash = fields.Char(
+        readonly=True, index=True, help="SHA-256 of the event type and body."
+    )
+    payload_purged = fields.Boolean(readonly=True)
+    payload_pretty = fields.Text(compute="_compute_payload_pretty")
+    entity_external_id = fields.Char(index=True, readonly=True)
+    entity_version = fields.Integer(readonly=True)
+    project_id = fields.Many2one(
+        comodel_name="project.project", index="btree_not_null", readonly=True
+    )
+    received_date = fields.Datetime(
+        required=True, default=fields.Datetime.now, readonly=True, index=True
+    )
+    remote_addr = fields.Char(string="Remote Address", readonly=True)
+    user_id = fields.Many2one(
+        comodel_name="res.users",
+        default=lambda self: self.env.user,
+        readonly=True,
+        help="The user the request was authenticated as.",
+    )
+    batch_ref = fields.Char(string="Batch", readonly=True, index="btree_not_null")
+    state = fields.Selection(
+        selection=EVENT_STATES,
+        required=True,
+        default="received",
+        index=True,
+        readonly=True,
+        copy=False,
+    )
+    attempts = fields.Integer(readonly=True)
+    replay_count = fields.Integer(readonly=True)
+    last_error = fields.Text(readonly=True)
+    processed_date = fields.Datetime(readonly=True)
+    result_model = fields.Char(readonly=True)
+    result_ids = fields.Char(readonly=True, help="JSON list of the resulting ids.")
+    result_display = fields.Char(string="Result", compute="_compute_result_display")
+    job_id = fields.Many2one(
+        comodel_name="queue.job", readonly=True, ondelete="set null", copy=False
+    )
+    job_state = fields.Selection(related="job_id.state")
+    next_retry_date = fields.Datetime(related="job_id.eta")
+
+    _sql_constraints = [
+        (
+            "idempotency_unique",
+            "UNIQUE(backend_id, idempotency_key)",
+            "An event with this idempotency key was already received from this system.",
+        ),
+    ]
+
+    @api.depends("payload")
+    def _compute_payload_pretty(self):
+        for event in self:
+            try:
+                event.payload_pretty = (
+                    json.dumps(json.loads(event.payload), indent=2, ensure_ascii=False)
+                    if event.payload
+                    else False
+                )
+            except ValueError:
+                event.payload_pretty = event.payload
+
+    @api.depends("result_model", "result_ids")
+    def _compute_result_display(self):
+        for event in self:
+            records = event._result_records()
+            event.result_display = (
+                ", ".join(records.exists().mapped("display_name")) if records else False
+            )
+
+    @api.depends("event_type", "idempotency_key")
+    def _compute_display_name(self):
+        for event in self:
+            event.display_name = f"{event.event_type} {event.idempotency_key}"
+
+    # ---- REGISTRY ----
+
+    @api.model
+    def _event_types(self):
+        """{name: EventType}; domain addons extend it (see the README)."""
+        return {
+            "cost_code.upsert": EventType(
+                schema="construction_connector_base/schemas/cost_code_upsert.v1.json",
+                handler="_handle_cost_code_upsert",
+                entity_key="external_id",
+                version_key="version",
+                model="account.analytic.account",
+                summary="Create or update a cost code pushed by a PM platform",
+            ),
+        }
+
+    def _event_type(self):
+        self.ensure_one()
+        return self._event_types().get(self.event_type)
+
+    # ---- RECEIVING ----
+
+    @api.model
+    def _validate_payload(self, event_type, payload):
+        """Every schema violation as {"pointer": JSON pointer, "detail": message}."""
+        schema = self._event_types()[event_type].load_schema()
+        errors = []
+        for error in Draft202012Validator(schema).iter_errors(payload):
+            path = [_pointer_token(p) for p in error.absolute_path]
+            missing = error.validator == "required" and REQUIRED_RE.match(error.message)
+            if missing:
+                path.append(_pointer_token(missing.group(1)))
+            errors.append(
+                {"pointer": "".join(f"/{p}" for p in path), "detail": error.message}
+            )
+        return sorted(errors, key=lambda e: (e["pointer"], e["detail"]))
+
+    @api.model
+    def _canonical(self, payload):
+        return json.dumps(
+            payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+
+    @api.model
+    def _hash_payload(self, event_type, payload):
+        text = f"{event_type}\n{self._canonical(payload)}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @api.model
+    def _receive(
+        self, backend, event_type, key, payload, remote_addr=None, batch_ref=None
+    ):
+        """Store an event exactly once and enqueue its processing.
+
+        Returns ``(event, created)``. The same key with the same body returns the
+        first event (``created`` False); with another body it raises
+        ``IdempotencyConflict``. The database unique constraint decides between
+        concurrent twins.
+        """
+        etype = self._event_types()[event_type]
+        digest = self._hash_payload(event_type, payload)
+        existing = self.search(
+            [("backend_id", "=", backend.id), ("idempotency_key", "=", key)], limit=1
+        )
+        if existing:
+            return self._check_twin(existing.id, existing.payload_hash, digest), False
+        vals = self._prepare_event_vals(
+            backend, etype, event_type, key, payload, digest, remote_addr, batch_ref
+        )
+        try:
+            with self.env.cr.savepoint():
+                event = self.create(vals)
+        except psycopg2.errors.UniqueViolation:
+            # A concurrent twin committed first. Our snapshot cannot see it
+            # (repeatable read): read it with a fresh cursor.
+            twin = self._read_committed_twin(backend, key)
+            if not twin:
+                raise IdempotencyConflict(
+                    self.browse(),
+                    _("A request with this idempotency key is being processed."),
+                ) from None
+            return self._check_twin(*twin, digest), False
+        event._enqueue()
+        return event, True
+
+    def _check_twin(self, event_id, twin_hash, digest):
+        event = self.browse(event_id)
+        if twin_hash != digest:
+            raise IdempotencyConflict(
+                event,
+                _(
+                    "Idempotency key already used with a different body "
+                    "(event %(id)s).",
+                    id=event_id,
+                ),
+            )
+        return event
+
+    @api.model
+    def _read_committed_twin(self, backend, key):
+        if self.env.registry.in_test_mode():
+            cursor = self.env.registry.cursor()
+        else:
+            cursor = db_connect(self.env.cr.dbname).cursor()
+        with cursor as cr:
+            cr.execute(
+                "SELECT id, payload_hash FROM construction_event "
+                "WHERE backend_id = %s AND idempotency_key = %s",
+                (backend.id, key),
+            )
+            return cr.fetchone()
+
+    @api.model
+    def _prepare_event_vals(
+        self, backend, etype, event_type, key, payload, digest, remote_addr, batch_ref
+    ):
+        vals = {
+            "backend_id": backend.id,
+            "event_type": event_type,
+            "idempotency_key": key,
+            "payload": self._canonical(payload),
+            "payload_hash": digest,
+            "remote_addr": remote_addr,
+            "batch_ref": batch_ref,
+            "user_id": self.env.uid,
+        }
+        if etype.entity_key and payload.get(etype.entity_key) is not None:
+            vals["entity_external_id"] = str(payload[etype.entity_key])
+        if etype.version_key and isinstance(payload.get(etype.version_key), int):
+            vals["entity_version"] = payload[etype.version_key]
+        if etype.project_key and payload.get(etype.project_key):
+            try:
+                vals["project_id"] = backend._map_project(payload[etype.project_key]).id
+            except PermanentEventError:
+                vals["project_id"] = False  # the handler reports it when it matters
+        return vals
+
+    # ---- QUEUE ----
+
+    @api.model
+    def _get_param(self, name, default):
+        value = self.env["ir.config_parameter"].sudo().get_param(PARAM_PREFIX + name)
+        try:
+            return int(value) if value not in (None, False, "") else default
+        except ValueError:
+            return default
+
+    def _enqueue(self, eta=None, state="queued"):
+        """Create the processing job of each event (as its integration user)."""
+        max_retries = self._get_param("max_retries", 5)
+        for event in self:
+            backend = event.backend_id
+            runner = event.with_company(backend.company_id)
+            if backend.user_id:
+                runner = runner.with_user(backend.user_id)
+            # sudo: the channel name is technical queue configuration.
+            channel = backend.channel_id.sudo().complete_name or None
+            job = runner.with_delay(
+                channel=channel,
+                max_retries=max_retries,
+                eta=eta,
+                description=_(
+                    "Process %(type)s event %(key)s",
+                    type=event.event_type,
+                    key=event.idempotency_key,
+                ),
+                identity_key=f"construction.event:{event.id}",
+            )._process()
+            event._write_state({"state": state, "job_id": job.db_record().id or False})
+
+    def _requeue(self, eta=None, state="queued"):
+        """Detach and cancel the pending job, then enqueue a fresh one."""
+        for event in self:
+            job = event.job_id.sudo()  # sudo: queue.job is a technical table
+            event._write_state({"job_id": False})
+            if job.state in ACTIVE_JOB_STATES:
+                job.button_cancelled()
+        self._enqueue(eta=eta, state=state)
+
+    def _write_state(self, vals):
+        # sudo: framework bookkeeping on events the caller may read; integration
+        # users have no write access so they cannot rewrite their own audit trail.
+        self.sudo().write(vals)
+
+    def _process(self):
+        """Job body: apply the event once. Idempotent; safe to run again."""
+        self.ensure_one()
+        if self.state not in PROCESSABLE_STATES:
+            return _("Nothing to do: event is %(state)s.", state=self.state)
+        etype = self._event_type()
+        try:
+            with self.env.cr.savepoint():
+                if not etype:
+                    raise PermanentEventError(
+                        _("Unknown event type %(type)s.", type=self.event_type)
+                    )
+                state, records = self._apply(etype)
+        except RetryableJobError:
+            raise  # the job is postponed; construction.event state follows the job
+        except ParentMissing as err:
+            return self._park(str(err))
+        except (PermanentEventError, UserError) as err:
+            self._write_state(
+                {
+                    "state": "failed",
+                    "last_error": str(err),
+                    "attempts": self.attempts + 1,
+                    "processed_date": fields.Datetime.now(),
+                }
+            )
+            return _("Failed: %(error)s", error=err)
+        self._write_state(
+            {
+                "state": state,
+                "last_error": False,
+                "attempts": self.attempts + 1,
+                "processed_date": fields.Datetime.now(),
+                "result_model": records._name if records else False,
+                "result_ids": json.dumps(records.ids) if records else False,
+            }
+        )
+        if state == "done":
+            self.backend_id._wake_parked_events(exclude=self)
+        return _("%(state)s: %(records)s", state=state, records=records)
+
+    def _apply(self, etype):
+        """Supersede/no-op checks on the binding, then the handler."""
+        binding = self.env["construction.binding"]
+        if etype.model and etype.entity_key and self.entity_external_id:
+            binding = binding._find_binding(
+                self.backend_id, etype.model, self.entity_external_id
+            )
+        record = self.env[etype.model].browse(binding.res_id) if binding else None
+        if binding and etype.version_key:
+            if self.entity_version < binding.last_version:
+                return "superseded", record
+        if binding and binding.last_payload_hash == self.payload_hash:
+            return "done", record  # already applied: a rerun changes nothing
+        # Integration users are not internal users: no chatter side effects (the
+        # event and its binding are the audit trail of what the system changed).
+        handler_self = self.with_context(
+            tracking_disable=True,
+            mail_create_nolog=True,
+            mail_create_nosubscribe=True,
+            mail_notrack=True,
+        )
+        records = getattr(handler_self, etype.handler)()
+        if records is None or not isinstance(records, models.BaseModel):
+            records = self.env[etype.model] if etype.model else None
+        return "done", records
+
+    def _park(self, reason):
+        delay = self._get_param("park_delay", 600)
+        self._write_state(
+            {"state": "parked", "last_error": reason, "attempts": self.attempts + 1}
+        )
+        self._enqueue(eta=delay, state="parked")
+        return _("Parked: %(reason)s", reason=reason)
+
+    # ---- HANDLER HELPERS (public API for domain addons) ----
+
+    def _payload(self):
+        """The event body as a dict."""
+        self.ensure_one()
+        if self.payload_purged or not self.payload:
+            raise PermanentEventError(_("The payload of this event was purged."))
+        return json.loads(self.payload)
+
+    def _bind(self, record):
+        """Bind ``record`` to this event's entity (external id, version, hash)."""
+        self.ensure_one()
+        return self.env["construction.binding"]._bind(
+            self.backend_id,
+            record,
+            self.entity_external_id,
+            self.entity_version,
+            self.payload_hash,
+        )
+
+    def _result_records(self):
+        self.ensure_one()
+        if not self.result_model or not self.result_ids:
+            return None
+        if self.result_model not in self.env:
+            return None
+        return self.env[self.result_model].browse(json.loads(self.result_ids))
+
+    @api.model
+    def _publish(self, backend, event_type, record, payload):
+        """Outbound hook (the outbox will implement it); a no-op for now."""
+        _logger.debug(
+            "outbound %s for %s on %s (no outbox yet)", event_type, record, backend
+        )
+        return False
+
+    # ---- HANDLERS ----
+
+    def _handle_cost_code_upsert(self):
+        """cost_code.upsert: create or update our cost code in the backend's company.
+
+        The target is, in order: the record bound to the external id, a cost-code
+        mapping of the external code, our cost code with the same code (when the
+        backend matches identical codes), else a new cost code in the division.
+        """
+        payload = self._payload()
+        backend = self.backend_id
+        Account = self.env["account.analytic.account"].with_company(backend.company_id)
+        account = self.env["construction.binding"]._find(
+            backend, Account._name, payload["external_id"]
+        )
+        if not account:
+            try:
+                account = backend._map_cost_code(payload["code"])
+            except PermanentEventError:
+                account = Account
+        if account and account.company_id != backend.company_id:
+            raise PermanentEventError(
+                _(
+                    "Cost code %(code)s belongs to another company than %(backend)s.",
+                    code=account.code,
+                    backend=backend.name,
+                )
+            )
+        vals = {"name": payload["name"], "active": payload.get("active", True)}
+        division_number = payload.get("division") or payload["code"][:2]
+        if payload.get("division") or not account:
+            vals["plan_id"] = self._cost_code_division(division_number, payload).id
+        if account:
+            account.write(vals)
+        else:
+            vals.update(code=payload["code"], company_id=backend.company_id.id)
+            account = Account.create(vals)
+        self._bind(account)
+        mapping = self.env["construction.mapping"].search(
+            [
+                ("backend_id", "=", backend.id),
+                ("kind", "=", "cost_code"),
+                ("external_code", "=", payload["code"]),
+            ],
+            limit=1,
+        )
+        if not mapping:
+            mapping.create(
+                {
+                    "backend_id": backend.id,
+                    "kind": "cost_code",
+                    "external_code": payload["code"],
+                    "target_ref": f"{account._name},{account.id}",
+                }
+            )
+        return account
+
+    def _cost_code_division(self, number, payload):
+        root = self.env["account.analytic.plan"]._construction_plan("cost_code")
+        division = self.env["account.analytic.plan"].search(
+            [("parent_id", "=", root.id), ("name", "=like", f"{number} %")], limit=1
+        )
+        if not division or not re.fullmatch(r"\d\d", number):
+            raise PermanentEventError(
+                _(
+                    "No CSI division %(division)s for cost code %(code)s.",
+                    division=number,
+                    code=payload["code"],
+                )
+            )
+        return division
+
+    # ---- ACTIONS ----
+
+    def action_replay(self):
+        """Replay failed or dead events: a new job, taking effect once."""
+        not_replayable = self.filtered(lambda e: e.state not in REPLAYABLE_STATES)
+        if not_replayable:
+            raise UserError(
+                _(
+                    "Only failed or dead events can be replayed (%(events)s).",
+                    events=", ".join(not_replayable.mapped("display_name")),
+                )
+            )
+        for event in self:
+            event._write_state({"replay_count": event.replay_count + 1})
+        self._requeue()
+        return True
+
+    def action_cancel(self):
+        not_cancellable = self.filtered(lambda e: e.state not in CANCELLABLE_STATES)
+        if not_cancellable:
+            raise UserError(
+                _(
+                    "Done, superseded or cancelled events cannot be cancelled "
+                    "(%(events)s).",
+                    events=", ".join(not_cancellable.mapped("display_name")),
+                )
+            )
+        for event in self:
+            job = event.job_id.sudo()  # sudo: technical queue table
+            event._write_state({"state": "cancelled", "job_id": False})
+            if job.state in ACTIVE_JOB_STATES:
+                job.button_cancelled()
+        return True
+
+    def action_open_result(self):
+        self.ensure_one()
+        records = self._result_records()
+        if not records:
+            return False
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": records._name,
+            "views": [(False, "list"), (False, "form")],
+            "domain": [("id", "in", records.ids)],
+            "name": _("Result"),
+        }
+
+    # ---- API REPRESENTATION ----
+
+    def _to_api(self):
+        """The event as the API returns it (no payload, no internal ids but its own)."""
+        self.ensure_one()
+        records = self._result_records()
+        return {
+            "id": self.id,
+            "type": self.event_type,
+            "idempotency_key": self.idempotency_key,
+            "state": self.state,
+            "attempts": self.attempts,
+            "received_at": fields.Datetime.to_string(self.received_date),
+            "processed_at": fields.Datetime.to_string(self.processed_date)
+            if self.processed_date
+            else None,
+            "error": self.last_error or None,
+            "result": {"model": records._name, "ids": records.ids} if records else None,
+            "links": {"self": f"/api/construction/v1/events/{self.id}"},
+        }
+
+    @api.model
+    def _openapi(self):
+        """The OpenAPI 3.1 document generated from the event-type registry."""
+        return build_openapi(self._event_types())
+
+    # ---- CRONS ----
+
+    @api.model
+    def _cron_requeue_parked(self):
+        """Parked events without a pending job get one: none is ever dropped."""
+        parked = self.search([("state", "=", "parked")])
+        orphans = parked.filtered(
+            lambda e: e.job_id.sudo().state not in ACTIVE_JOB_STATES + ("started",)
+        )
+        orphans._requeue(state="parked")
+
+    @api.model
+    def _cron_purge_payloads(self):
+        """Drop payload bodies of finished events older than the retention."""
+        days = self._get_param("payload_retention_days", 90)
+        if days <= 0:
+            return
+        limit = fields.Datetime.now() - timedelta(days=days)
+        events = self.search(
+            [
+                ("received_date", "<", limit),
+                ("state", "in", ("done", "superseded", "cancelled")),
+                ("payload_purged", "=", False),
+            ]
+        )
+        events._write_state({"payload": False, "payload_purged": True})
+        self.env["construction.api.signature"]._gc_signatures()
+        self.env["construction.api.rate"]._gc_counters()

@@ -1,0 +1,4 @@
+from . import event_types
+from . import exceptions
+from . import signing
+from . import openapi

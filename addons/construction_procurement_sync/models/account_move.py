@@ -1,0 +1,357 @@
+from collections import defaultdict
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_compare, float_is_zero
+
+MATCH_STATES = [
+    ("none", "No Purchase Order"),
+    ("matched", "Matched"),
+    ("exception", "Exception"),
+    ("accepted", "Exception Accepted"),
+]
+
+
+class AccountMoveLine(models.Model):
+    _inherit = "account.move.line"
+
+    construction_retainage_order_id = fields.Many2one(
+        comodel_name="purchase.order",
+        string="Retainage of Subcontract",
+        index="btree_not_null",
+        copy=False,
+        readonly=True,
+    )
+    construction_retainage_kind = fields.Selection(
+        selection=[("withhold", "Withheld"), ("release", "Released")],
+        string="Retainage",
+        copy=False,
+        readonly=True,
+    )
+
+    def action_register_payment(self):
+        self.move_id._construction_check_payable()
+        return super().action_register_payment()
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    construction_match_state = fields.Selection(
+        selection=MATCH_STATES,
+        string="Three-Way Match",
+        compute="_compute_construction_match",
+        store=True,
+        index=True,
+        copy=False,
+        help="Billed quantities against received quantities and billed prices "
+        "against ordered prices, within the company's tolerances. A bill in "
+        "exception cannot be paid until it is fixed or the exception is accepted.",
+    )
+    construction_match_message = fields.Text(
+        string="Match Exceptions",
+        compute="_compute_construction_match",
+        store=True,
+        copy=False,
+    )
+    construction_match_accepted_message = fields.Text(
+        string="Accepted Exceptions", readonly=True, copy=False
+    )
+    construction_match_accepted_reason = fields.Text(
+        string="Acceptance Reason", readonly=True, copy=False, tracking=True
+    )
+    construction_match_accepted_user_id = fields.Many2one(
+        comodel_name="res.users", string="Accepted By", readonly=True, copy=False
+    )
+    construction_purchase_order_ids = fields.Many2many(
+        comodel_name="purchase.order",
+        string="Construction Orders",
+        compute="_compute_construction_orders",
+    )
+    construction_project_id = fields.Many2one(
+        comodel_name="project.project",
+        string="Project",
+        compute="_compute_construction_orders",
+    )
+    construction_supplier_status = fields.Selection(
+        selection=[
+            ("submitted", "Submitted"),
+            ("withdrawn", "Withdrawn"),
+            ("disputed", "Disputed"),
+            ("paid", "Paid"),
+        ],
+        string="Supplier Portal Status",
+        readonly=True,
+        copy=False,
+        tracking=True,
+        help="Status of the invoice last reported by the supplier portal.",
+    )
+    construction_retainage_amount = fields.Monetary(
+        string="Retainage Withheld",
+        compute="_compute_construction_retainage_amount",
+        currency_field="currency_id",
+    )
+
+    @api.depends("invoice_line_ids.purchase_line_id")
+    def _compute_construction_orders(self):
+        for move in self:
+            orders = move.invoice_line_ids.purchase_line_id.order_id
+            move.construction_purchase_order_ids = orders
+            move.construction_project_id = (
+                orders.project_id[:1]
+                or (move.invoice_line_ids.purchase_line_id.construction_project_id[:1])
+            )
+
+    @api.depends(
+        "invoice_line_ids.price_subtotal",
+        "invoice_line_ids.construction_retainage_kind",
+    )
+    def _compute_construction_retainage_amount(self):
+        for move in self:
+            move.construction_retainage_amount = -sum(
+                line.price_subtotal
+                for line in move.invoice_line_ids
+                if line.construction_retainage_kind == "withhold"
+            )
+
+    @api.depends(
+        "state",
+        "move_type",
+        "currency_id",
+        "invoice_line_ids.quantity",
+        "invoice_line_ids.price_unit",
+        "invoice_line_ids.discount",
+        "invoice_line_ids.product_uom_id",
+        "invoice_line_ids.purchase_line_id.qty_received",
+        "invoice_line_ids.purchase_line_id.qty_invoiced",
+        "invoice_line_ids.purchase_line_id.product_qty",
+        "invoice_line_ids.purchase_line_id.price_unit",
+        "invoice_line_ids.purchase_line_id.discount",
+        "construction_match_accepted_message",
+    )
+    def _compute_construction_match(self):
+        for move in self:
+            lines = move.invoice_line_ids.filtered("purchase_line_id")
+            if move.move_type != "in_invoice" or move.state == "cancel" or not lines:
+                move.construction_match_state = "none"
+                move.construction_match_message = False
+                continue
+            messages = move._construction_match_exceptions(lines)
+            message = "\n".join(messages) if messages else False
+            move.construction_match_message = message
+            if not message:
+                move.construction_match_state = "matched"
+            elif message == move.construction_match_accepted_message:
+                move.construction_match_state = "accepted"
+            else:
+                move.construction_match_state = "exception"
+
+    def _construction_match_exceptions(self, lines):
+        """Readable exceptions of these bill lines against their purchase lines."""
+        self.ensure_one()
+        company = self.company_id
+        qty_tolerance = company.construction_match_qty_tolerance / 100.0
+        price_tolerance = company.construction_match_price_tolerance / 100.0
+        messages = []
+        billed_here = defaultdict(float)
+        for line in lines:
+            billed_here[line.purchase_line_id] += line.product_uom_id._compute_quantity(
+                line.quantity, line.purchase_line_id.product_uom
+            )
+        for pol, _qty in billed_here.items():
+            rounding = pol.product_uom.rounding or 0.01
+            label = f"{pol.order_id.name} / {pol.name}"
+            by_receipt = pol.product_id.purchase_method == "receive"
+            reference = pol.qty_received if by_receipt else pol.product_qty
+            billed = pol.qty_invoiced
+            if by_receipt and float_is_zero(reference, precision_rounding=rounding):
+                messages.append(
+                    _(
+                        "%(line)s: billed %(billed)s before anything was received.",
+                        line=label,
+                        billed=billed,
+                    )
+                )
+            elif (
+                float_compare(
+                    billed,
+                    reference * (1.0 + qty_tolerance),
+                    precision_rounding=rounding,
+                )
+                > 0
+            ):
+                messages.append(
+                    _(
+                        "%(line)s: billed %(billed)s, %(what)s %(reference)s.",
+                        line=label,
+                        billed=billed,
+                        what=_("received") if by_receipt else _("ordered"),
+                        reference=reference,
+                    )
+                )
+        precision = self.env["decimal.precision"].precision_get("Product Price")
+        for line in lines:
+            pol = line.purchase_line_id
+            ordered = pol.price_unit * (1.0 - (pol.discount or 0.0) / 100.0)
+            billed = line.price_unit * (1.0 - (line.discount or 0.0) / 100.0)
+            if self.currency_id != pol.currency_id:
+                billed = self.currency_id._convert(
+                    billed,
+                    pol.currency_id,
+                    self.company_id,
+                    self.invoice_date or fields.Date.context_today(self),
+                    round=False,
+                )
+            billed = line.product_uom_id._compute_price(billed, pol.product_uom)
+            allowed = abs(ordered) * price_tolerance
+            if (
+                float_compare(
+                    abs(billed - ordered), allowed, precision_digits=precision
+                )
+                > 0
+            ):
+                messages.append(
+                    _(
+                        "%(line)s: billed at %(billed)s, ordered at %(ordered)s.",
+                        line=f"{pol.order_id.name} / {pol.name}",
+                        billed=round(billed, precision),
+                        ordered=round(ordered, precision),
+                    )
+                )
+        return messages
+
+    # ---- payment block ----
+
+    def _construction_check_payable(self):
+        blocked = self.filtered(lambda m: m.construction_match_state == "exception")
+        if blocked:
+            raise UserError(
+                _(
+                    "Payment is blocked by a three-way match exception on "
+                    "%(bills)s. Fix the bill or have a manager accept the "
+                    "exception.\n%(details)s",
+                    bills=", ".join(blocked.mapped("display_name")),
+                    details="\n".join(blocked.mapped("construction_match_message")),
+                )
+            )
+
+    def action_register_payment(self):
+        self._construction_check_payable()
+        return super().action_register_payment()
+
+    def action_construction_accept_match(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Accept Match Exception"),
+            "res_model": "construction.match.accept.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_move_ids": self.ids},
+        }
+
+    def _construction_accept_match(self, reason):
+        user = self.env.user
+        if not (
+            user.has_group("construction_connector_base.group_construction_manager")
+            or user.has_group("account.group_account_manager")
+        ):
+            raise UserError(
+                _(
+                    "Only a Construction Manager or an accounting manager can accept "
+                    "a three-way match exception."
+                )
+            )
+        if not (reason or "").strip():
+            raise UserError(_("Give the reason for accepting the exception."))
+        for move in self:
+            if move.construction_match_state != "exception":
+                raise UserError(
+                    _("%(bill)s has no open match exception.", bill=move.display_name)
+                )
+            move.write(
+                {
+                    "construction_match_accepted_message": (
+                        move.construction_match_message
+                    ),
+                    "construction_match_accepted_reason": reason.strip(),
+                    "construction_match_accepted_user_id": user.id,
+                }
+            )
+            move.message_post(
+                body=_(
+                    "Three-way match exception accepted by %(user)s: %(reason)s\n"
+                    "%(details)s",
+                    user=user.name,
+                    reason=reason.strip(),
+                    details=move.construction_match_message,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+
+    # ---- retainage on subcontract bills ----
+
+    def _construction_sync_retainage(self):
+        """One retainage line per subcontract on each draft vendor bill, crediting
+        Retention Payable with the subcontract's rate of the billed work."""
+        for move in self.filtered(
+            lambda m: m.move_type == "in_invoice" and m.state == "draft"
+        ):
+            base_by_order = defaultdict(float)
+            for line in move.invoice_line_ids:
+                order = line.purchase_line_id.order_id
+                if order.construction_is_subcontract:
+                    base_by_order[order] += line.price_subtotal
+            existing = move.invoice_line_ids.filtered(
+                lambda line: line.construction_retainage_kind == "withhold"
+            )
+            commands = []
+            for order, base in base_by_order.items():
+                amount = move.currency_id.round(
+                    base * order.construction_retainage_percent / 100.0
+                )
+                current = existing.filtered(
+                    lambda line, o=order: line.construction_retainage_order_id == o
+                )
+                if move.currency_id.is_zero(amount):
+                    commands += [(2, line.id) for line in current]
+                    continue
+                values = {
+                    "name": _(
+                        "Retainage %(percent)s%% withheld on %(order)s",
+                        percent=order.construction_retainage_percent,
+                        order=order.name,
+                    ),
+                    "account_id": order.company_id._construction_retention_payable_account().id,
+                    "quantity": 1.0,
+                    "price_unit": -amount,
+                    "discount": 0.0,
+                    "tax_ids": [(5, 0, 0)],
+                    "analytic_distribution": False,
+                    "construction_retainage_order_id": order.id,
+                    "construction_retainage_kind": "withhold",
+                }
+                if current:
+                    commands.append((1, current[0].id, values))
+                    commands += [(2, line.id) for line in current[1:]]
+                else:
+                    commands.append((0, 0, values))
+            orders = set(base_by_order)
+            stale = existing.filtered(
+                lambda line, o=orders: line.construction_retainage_order_id not in o
+            )
+            commands += [(2, line.id) for line in stale]
+            if commands:
+                move.write({"invoice_line_ids": commands})
+
+    def action_post(self):
+        self._construction_sync_retainage()
+        return super().action_post()
+
+    def write(self, vals):
+        if "state" not in vals:
+            return super().write(vals)
+        purchase_lines = self.invoice_line_ids.purchase_line_id
+        result = super().write(vals)
+        if purchase_lines:
+            purchase_lines._construction_refresh_budgets()
+        return result

@@ -1,0 +1,70 @@
+from odoo import _, fields, models
+
+
+class ResCompany(models.Model):
+    _inherit = "res.company"
+
+    construction_match_qty_tolerance = fields.Float(
+        string="Match Quantity Tolerance (%)",
+        digits=(5, 2),
+        default=0.0,
+        help="Billed quantity may exceed the received quantity by this percentage "
+        "before the vendor bill is a three-way match exception.",
+    )
+    construction_match_price_tolerance = fields.Float(
+        string="Match Price Tolerance (%)",
+        digits=(5, 2),
+        default=0.0,
+        help="Billed unit price may differ from the ordered unit price by this "
+        "percentage before the vendor bill is a three-way match exception.",
+    )
+    construction_receipt_tolerance = fields.Float(
+        string="Over-Receipt Tolerance (%)",
+        digits=(5, 2),
+        default=0.0,
+        help="Receipts of a construction purchase order may exceed the ordered "
+        "quantity by this percentage; more is refused.",
+    )
+    construction_retention_payable_account_id = fields.Many2one(
+        comodel_name="account.account",
+        string="Retention Payable Account",
+        check_company=True,
+        help="Liability account crediting the retainage withheld on subcontract "
+        "bills and debited when it is released.",
+    )
+
+    _sql_constraints = [
+        (
+            "construction_tolerances_positive",
+            "CHECK(construction_match_qty_tolerance >= 0 "
+            "AND construction_match_price_tolerance >= 0 "
+            "AND construction_receipt_tolerance >= 0)",
+            "Match and receipt tolerances cannot be negative.",
+        ),
+    ]
+
+    def _construction_retention_payable_account(self):
+        """The Retention Payable account, created on first use if none is set."""
+        self.ensure_one()
+        if self.construction_retention_payable_account_id:
+            return self.construction_retention_payable_account_id
+        Account = self.env["account.account"].with_company(self)
+        code_number = 219500
+        while Account.search_count(
+            [("code", "=", str(code_number)), ("company_ids", "in", self.ids)], limit=1
+        ):
+            code_number += 1
+        # sudo: a purchase user posting a subcontract bill may not create accounts;
+        # the account created is the company's configured liability, nothing more.
+        account = (
+            Account.sudo().create(
+                {
+                    "name": _("Retention Payable"),
+                    "code": str(code_number),
+                    "account_type": "liability_current",
+                    "company_ids": [(6, 0, self.ids)],
+                }
+            )
+        ).sudo(False)
+        self.sudo().construction_retention_payable_account_id = account
+        return account

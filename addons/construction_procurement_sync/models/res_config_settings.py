@@ -1,0 +1,18 @@
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    construction_match_qty_tolerance = fields.Float(
+        related="company_id.construction_match_qty_tolerance", readonly=False
+    )
+    construction_match_price_tolerance = fields.Float(
+        related="company_id.construction_match_price_tolerance", readonly=False
+    )
+    construction_receipt_tolerance = fields.Float(
+        related="company_id.construction_receipt_tolerance", readonly=False
+    )
+    construction_retention_payable_account_id = fields.Many2one(
+        related="company_id.construction_retention_payable_account_id", readonly=False
+    )

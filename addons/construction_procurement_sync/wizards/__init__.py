@@ -1,0 +1,3 @@
+from . import construction_budget_override_wizard
+from . import construction_match_accept_wizard
+from . import construction_retainage_release_wizard
