@@ -6,3 +6,4 @@ from . import change_order
 from . import change_order_approval
 from . import budget_line
 from . import change_order_api
+from . import construction_event

@@ -1357,6 +1357,9 @@ class ConstructionChangeOrderLine(models.Model):
         domain="[('construction_role', '=', 'cost_type')]",
     )
     name = fields.Char(string="Description", required=True)
+    description = fields.Char(
+        related="name", readonly=False, help="Alias of the line's description."
+    )
     quantity = fields.Float(default=1.0, digits="Product Unit of Measure")
     uom_id = fields.Many2one("uom.uom", string="Unit")
     unit_cost = fields.Monetary()
