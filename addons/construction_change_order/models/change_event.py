@@ -167,17 +167,17 @@ class ConstructionChangeEvent(models.Model):
         self.filtered(lambda e: e.state in ("open", "pending")).state = "closed"
 
     def action_void(self):
-        approved = self.change_order_ids.filtered(
-            lambda co: co.stage_kind in ("approved", "no_charge")
-        )
-        if approved:
-            raise UserError(
-                _(
-                    "Change event %(event)s has approved change orders: void them "
-                    "first.",
-                    event=approved[0].change_event_ids[0].display_name,
+        for event in self:
+            if event.change_order_ids.filtered(
+                lambda co: co.stage_kind in ("approved", "no_charge")
+            ):
+                raise UserError(
+                    _(
+                        "Change event %(event)s has approved change orders: void "
+                        "them first.",
+                        event=event.name,
+                    )
                 )
-            )
         self.state = "void"
 
     def action_reopen(self):

@@ -210,3 +210,13 @@ class TestChangeOrderIntegration(ChangeOrderCommon):
         cco = self._bound("pm-cco-1")
         self.assertEqual(cco.name, "CCO-001")
         self.assertEqual(cco.prime_change_order_id, self._bound())
+
+    def test_api_submission_notifies_named_approvers(self):
+        self.env["construction.change.order.approval.rule"].create(
+            {"name": "PM", "user_ids": [(6, 0, self.pm.ids)]}
+        )
+        event = self._send("k1", co_payload(status="pending_in_review"))
+        self.assertEqual(event.state, "done", event.last_error)
+        co = self._bound()
+        self.assertEqual(co._current_approvals().name, "PM")
+        self.assertEqual(co.activity_ids.user_id, self.pm)

@@ -332,3 +332,18 @@ class TestChangeOrderLifecycle(ChangeOrderCommon):
         co._api_set_status(self.Status._from_code("pending_revised"))
         self.assertEqual(co.status_id.code, "pending_revised")
         self.assertEqual(co.approval_round, 2)
+
+    def test_change_event_void_refused_with_approved_order(self):
+        event = self.env["construction.change.event"].create(
+            {"title": "Owner upgrade", "project_id": self.project.id}
+        )
+        co = self._create_co(
+            [(self.cc_concrete, self.material, 1, 10.0, 0.0)],
+            change_event_ids=[(6, 0, event.ids)],
+        )
+        co.action_submit()
+        co.with_user(self.manager).action_approve()
+        with self.assertRaisesMsg(UserError, "void them first"):
+            event.action_void()
+        event.action_close()
+        self.assertEqual(event.state, "closed")
