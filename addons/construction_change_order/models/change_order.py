@@ -1358,7 +1358,10 @@ class ConstructionChangeOrderLine(models.Model):
     )
     name = fields.Char(string="Description", required=True)
     description = fields.Char(
-        related="name", readonly=False, help="Alias of the line's description."
+        related="name",
+        readonly=False,
+        string="Line Description",
+        help="Alias of the description (name).",
     )
     quantity = fields.Float(default=1.0, digits="Product Unit of Measure")
     uom_id = fields.Many2one("uom.uom", string="Unit")
