@@ -139,6 +139,11 @@ class ConstructionChangeEvent(models.Model):
 
     @api.model
     def _next_number(self, project_id):
+        # Serialize numbering per project (see construction.change.order).
+        self.env.cr.execute(
+            "UPDATE project_project SET write_date = write_date WHERE id = %s",
+            (project_id,),
+        )
         self.env.cr.execute(
             "SELECT COALESCE(MAX(number), 0) + 1 FROM construction_change_event "
             "WHERE project_id = %s",

@@ -464,6 +464,13 @@ class ConstructionChangeOrder(models.Model):
     @api.model
     def _next_number(self, project_id, side, tier_level):
         # Numbers are per project, side and tier (PCCO-001, CCO-001, PCO-001...).
+        # A no-op update of the project row serializes numbering per project: a
+        # concurrent creation waits, then fails with a serialization error that
+        # Odoo (and queue_job) retry, instead of reusing the same number.
+        self.env.cr.execute(
+            "UPDATE project_project SET write_date = write_date WHERE id = %s",
+            (project_id,),
+        )
         self.env.cr.execute(
             "SELECT COALESCE(MAX(number), 0) + 1 FROM construction_change_order "
             "WHERE project_id = %s AND side = %s AND tier_level = %s",

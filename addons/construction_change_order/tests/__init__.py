@@ -5,3 +5,4 @@ from . import test_change_order_preview
 from . import test_change_order_security
 from . import test_change_order_views
 from . import test_change_order_integration
+from . import test_change_order_concurrency
