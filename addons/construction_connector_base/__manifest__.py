@@ -27,6 +27,7 @@
     ],
     "demo": [
         "demo/construction_demo.xml",
+        "demo/construction_integration_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

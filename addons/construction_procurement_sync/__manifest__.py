@@ -30,6 +30,9 @@
         "views/construction_change_order_views.xml",
         "views/construction_procurement_menus.xml",
     ],
+    "demo": [
+        "demo/construction_procurement_demo.xml",
+    ],
     "development_status": "Alpha",
     "installable": True,
 }

@@ -9,8 +9,11 @@ import json
 import logging
 import secrets
 
+import psycopg2
+
 from odoo import http
 from odoo.http import request
+from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 
 from ..tools.exceptions import IdempotencyConflict
 from ..tools.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -145,6 +148,14 @@ class ConstructionApiV1(http.Controller):
         except ApiProblem as problem:
             request.env.cr.rollback()
             return _problem_response(problem)
+        except psycopg2.errors.OperationalError as err:
+            if err.pgcode in PG_CONCURRENCY_ERRORS_TO_RETRY:
+                raise  # Odoo rolls back and runs the whole request again
+            request.env.cr.rollback()
+            _logger.exception("construction API: database error")
+            return _problem_response(
+                ApiProblem(500, "internal", "Internal error", "The error was logged.")
+            )
         except Exception:
             request.env.cr.rollback()
             _logger.exception("construction API: unexpected error")

@@ -10,6 +10,7 @@ from jsonschema import Draft202012Validator
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.sql_db import db_connect
+from odoo.tools import SQL, mute_logger
 
 from ..tools.event_types import EventType
 from ..tools.exceptions import (
@@ -104,12 +105,14 @@ class ConstructionEvent(models.Model):
     last_error = fields.Text(readonly=True)
     processed_date = fields.Datetime(readonly=True)
     result_model = fields.Char(readonly=True)
-    result_ids = fields.Char(readonly=True, help="JSON list of the resulting ids.")
+    result_ids = fields.Char(
+        string="Result IDs", readonly=True, help="JSON list of the resulting ids."
+    )
     result_display = fields.Char(string="Result", compute="_compute_result_display")
     job_id = fields.Many2one(
         comodel_name="queue.job", readonly=True, ondelete="set null", copy=False
     )
-    job_state = fields.Selection(related="job_id.state")
+    job_state = fields.Selection(related="job_id.state", string="Job State")
     next_retry_date = fields.Datetime(related="job_id.eta")
 
     _sql_constraints = [
@@ -424,6 +427,31 @@ class ConstructionEvent(models.Model):
             self.payload_hash,
         )
 
+    def _lock(self, records):
+        """Lock ``records`` for this transaction, or retry later if another holds them.
+
+        Lock contention is transient: it becomes a RetryableJobError (jittered
+        backoff of the job function) instead of waiting or failing.
+        """
+        if not records:
+            return
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM %s WHERE id IN %s FOR UPDATE NOWAIT",
+                        SQL.identifier(records._table),
+                        tuple(records.ids),
+                    )
+                )
+        except psycopg2.errors.LockNotAvailable as err:
+            raise RetryableJobError(
+                _(
+                    "%(records)s is locked by another transaction; retrying later.",
+                    records=", ".join(records.mapped("display_name")),
+                )
+            ) from err
+
     def _result_records(self):
         self.ensure_one()
         if not self.result_model or not self.result_ids:
@@ -473,6 +501,7 @@ class ConstructionEvent(models.Model):
         if payload.get("division") or not account:
             vals["plan_id"] = self._cost_code_division(division_number, payload).id
         if account:
+            self._lock(account)
             account.write(vals)
         else:
             vals.update(code=payload["code"], company_id=backend.company_id.id)

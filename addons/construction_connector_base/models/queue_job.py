@@ -39,6 +39,13 @@ class QueueJob(models.Model):
                     }
                 else:  # requeued (stuck job found by the garbage collector)
                     vals = {"state": "queued"}
+            elif (
+                job.state == "pending"
+                and not job.retry
+                and event.state in ("failed", "dead")
+            ):
+                # requeued by hand in Job Queue (its "Requeue" wizard): a replay
+                vals = {"state": "queued", "replay_count": event.replay_count + 1}
             elif job.state == "failed" and event.state in (
                 "queued",
                 "processing",

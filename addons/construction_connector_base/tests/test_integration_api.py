@@ -229,12 +229,12 @@ class TestIntegrationApi(HttpCase):
         self.assertEqual(second.json()["id"], first.json()["id"])
         self.assertEqual(len(self._events()), 1)
         self.assertEqual(self._events().state, "queued")
-        self.assertEqual(
-            self.env["queue.job"].search_count(
-                [("model_name", "=", "construction.event")]
-            ),
-            1,
+        jobs = (
+            self.env["queue.job"]
+            .search([("model_name", "=", "construction.event")])
+            .filtered(lambda job: job.records == self._events())
         )
+        self.assertEqual(len(jobs), 1)
 
     def test_same_key_other_body_is_refused(self):
         first = self._post_cost_code()

@@ -3,7 +3,7 @@ from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
@@ -235,6 +235,33 @@ class TestIntegrationProcessing(ConstructionCommon):
         self.assertEqual(event.attempts, 2)
         self.assertEqual(len(self._account("03-370")), 1)
 
+    def test_lock_contention_is_retried_then_succeeds(self):
+        """A real row lock held by another transaction: retry, then success."""
+        account = self.env.ref(
+            "construction_connector_base.cost_code_03_300_demo",
+            raise_if_not_found=False,
+        )
+        if not account or account.company_id != self.company:
+            self.skipTest("needs the demo cost code 03-300 of the main company")
+        event, _created = self._receive(
+            "k-1", cost_code_payload("pm-9", "03-300", name="Locked rename")
+        )
+        job = event.sudo().job_id
+        with self.registry.cursor() as other_cr:
+            other_cr.execute(
+                "SELECT id FROM account_analytic_account WHERE id = %s FOR UPDATE",
+                (account.id,),
+            )
+            self.assertEqual(run_job(self.env, job), "postponed")
+            self.assertEqual(event.state, "failed")
+            self.assertIn("locked by another transaction", event.last_error)
+            self.assertEqual(account.name, "Cast-in-Place Concrete")
+            other_cr.rollback()
+        self.assertEqual(run_job(self.env, job), "done")
+        self.assertEqual(event.state, "done")
+        self.assertEqual(account.name, "Locked rename")
+        self.assertEqual(event.attempts, 2)
+
     def test_dead_after_max_retries_then_replay_exactly_once(self):
         self.env["ir.config_parameter"].set_param(
             "construction_connector_base.max_retries", 2
@@ -264,6 +291,27 @@ class TestIntegrationProcessing(ConstructionCommon):
         self.assertEqual(event.replay_count, 1)
         self.assertEqual(len(self._account("03-370")), 1)
         self.assertEqual(run_pending_jobs(self.env), [])
+
+    def test_requeue_from_job_queue_acts_as_replay(self):
+        Event = type(self.env["construction.event"])
+
+        def crash(event):
+            raise RuntimeError("bug in handler")
+
+        event, _created = self._receive("k-1", cost_code_payload())
+        job = event.sudo().job_id
+        with patch.object(Event, "_handle_cost_code_upsert", crash):
+            self.assertEqual(run_job(self.env, job), "failed")
+        self.assertEqual(event.state, "dead")
+        self.assertEqual(event.last_error, "bug in handler")
+        # the fix is deployed; an administrator requeues the failed job
+        self.env["queue.requeue.job"].with_context(
+            active_model="queue.job", active_ids=job.ids
+        ).create({}).requeue()
+        self.assertEqual(event.state, "queued")
+        self.assertEqual(run_pending_jobs(self.env), ["done"])
+        self.assertEqual(event.state, "done")
+        self.assertEqual(len(self._account("03-370")), 1)
 
     def test_cancel(self):
         event, _created = self._receive("k-1", cost_code_payload())
@@ -325,6 +373,44 @@ class TestIntegrationProcessing(ConstructionCommon):
             self.env["construction.event"]._cron_requeue_parked()
             self.assertTrue(child.sudo().job_id)
             self.assertEqual(child.sudo().job_id.state, "pending")
+
+    # ---- provisioning ----
+
+    def test_manager_provisions_backend_user_and_key(self):
+        manager = new_test_user(
+            self.env,
+            login="construction_boss",
+            groups="construction_connector_base.group_construction_manager",
+        )
+        backend = (
+            self.env["construction.backend"]
+            .with_user(manager)
+            .create({"name": "Supplier portal", "kind": "supplier_portal"})
+        )
+        backend.action_create_integration_user()
+        user = backend.user_id
+        integration = self.env.ref(
+            "construction_connector_base.group_construction_integration"
+        )
+        self.assertEqual(
+            user.groups_id, integration, "the integration user holds one group only"
+        )
+        self.assertFalse(user._is_internal())
+        action = backend.action_generate_api_key()
+        shown = self.env["construction.secret.display"].browse(action["res_id"])
+        uid = self.env["res.users.apikeys"]._check_credentials(
+            scope="rpc", key=shown.secret
+        )
+        self.assertEqual(uid, user.id)
+        self.assertEqual(backend.api_key_count, 1)
+        backend.action_revoke_api_keys()
+        self.assertFalse(
+            self.env["res.users.apikeys"]._check_credentials(
+                scope="rpc", key=shown.secret
+            )
+        )
+        with self.assertRaisesMsg(ValidationError, "Construction Integration group"):
+            backend.user_id = manager
 
     # ---- audit ----
 

@@ -10,3 +10,4 @@ from . import account_payment_register
 from . import construction_budget_line
 from . import stock_picking
 from . import construction_change_order
+from . import construction_event

@@ -315,13 +315,14 @@ class AccountMove(models.Model):
                 if move.currency_id.is_zero(amount):
                     commands += [(2, line.id) for line in current]
                     continue
+                account = order.company_id._construction_retention_payable_account()
                 values = {
                     "name": _(
                         "Retainage %(percent)s%% withheld on %(order)s",
                         percent=order.construction_retainage_percent,
                         order=order.name,
                     ),
-                    "account_id": order.company_id._construction_retention_payable_account().id,
+                    "account_id": account.id,
                     "quantity": 1.0,
                     "price_unit": -amount,
                     "discount": 0.0,

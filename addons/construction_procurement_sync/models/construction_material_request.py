@@ -244,6 +244,106 @@ class ConstructionMaterialRequest(models.Model):
         orders = self.line_ids._create_rfqs()
         return self._action_view_orders(orders)
 
+    @api.model
+    def _demo_procurement(self):
+        """Demo data: a material request ordered and partly received, and an
+        electrical subcontract with 10% retainage, on the demo medical office."""
+        project = self.env.ref(
+            "construction_connector_base.project_medical_office_demo",
+            raise_if_not_found=False,
+        )
+        if not project:
+            return
+        codes = {
+            code.code: code
+            for code in self.env["account.analytic.account"].search(
+                [
+                    ("construction_role", "=", "cost_code"),
+                    ("company_id", "=", project.company_id.id),
+                    ("code", "in", ["03-300", "26-100"]),
+                ]
+            )
+        }
+        material = self.env.ref("construction_connector_base.cost_type_material")
+        subcontract = self.env.ref("construction_connector_base.cost_type_subcontract")
+        request = self.create(
+            {
+                "project_id": project.id,
+                "date_needed": fields.Date.add(
+                    fields.Date.context_today(self), days=14
+                ),
+                "description": "Level 2 slab pour",
+                "line_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "cost_code_id": codes["03-300"].id,
+                            "cost_type_id": material.id,
+                            "product_id": self.env.ref(
+                                "construction_procurement_sync.product_ready_mix_demo"
+                            ).id,
+                            "product_qty": 120.0,
+                        },
+                    )
+                ],
+            }
+        )
+        request.action_submit()
+        request.action_approve()
+        request.action_create_rfq()
+        request.purchase_order_ids.button_confirm()
+        self.create(
+            {
+                "project_id": project.id,
+                "description": "Level 3 slab pour (waiting for approval)",
+                "line_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "cost_code_id": codes["03-300"].id,
+                            "cost_type_id": material.id,
+                            "product_id": self.env.ref(
+                                "construction_procurement_sync.product_ready_mix_demo"
+                            ).id,
+                            "product_qty": 95.0,
+                        },
+                    )
+                ],
+            }
+        ).action_submit()
+        electrical = self.env.ref(
+            "construction_procurement_sync.product_electrical_subcontract_demo"
+        )
+        order = self.env["purchase.order"].create(
+            {
+                "partner_id": self.env.ref(
+                    "construction_connector_base.partner_vendor_electrical_demo"
+                ).id,
+                "project_id": project.id,
+                "construction_is_subcontract": True,
+                "construction_retainage_percent": 10.0,
+                "order_line": [
+                    (
+                        0,
+                        0,
+                        {
+                            "product_id": electrical.id,
+                            "name": "Electrical rough-in and trim, levels 1-3",
+                            "product_qty": 1.0,
+                            "price_unit": 145000.0,
+                            "analytic_distribution": {
+                                f"{project.account_id.id},{codes['26-100'].id},"
+                                f"{subcontract.id}": 100
+                            },
+                        },
+                    )
+                ],
+            }
+        )
+        order.button_confirm()
+
     def action_view_purchase_orders(self):
         self.ensure_one()
         return self._action_view_orders(self.purchase_order_ids)

@@ -30,3 +30,32 @@ class ProjectProject(models.Model):
     construction_material_request_ids = fields.One2many(
         comodel_name="construction.material.request", inverse_name="project_id"
     )
+    construction_material_request_count = fields.Integer(
+        compute="_compute_construction_material_request_count"
+    )
+
+    def _compute_construction_material_request_count(self):
+        counts = dict(
+            self.env["construction.material.request"]._read_group(
+                [("project_id", "in", self.ids)], ["project_id"], ["__count"]
+            )
+        )
+        for project in self:
+            project.construction_material_request_count = counts.get(project, 0)
+
+    def action_view_construction_material_requests(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "construction_procurement_sync.construction_material_request_action"
+        )
+        action["domain"] = [("project_id", "=", self.id)]
+        action["context"] = {"default_project_id": self.id}
+        return action
+
+    def action_view_construction_commitments(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "construction_procurement_sync.construction_commitment_report_action"
+        )
+        action["domain"] = [("project_id", "=", self.id)]
+        return action

@@ -3,3 +3,4 @@ from . import test_procurement_budget_control
 from . import test_procurement_subcontract
 from . import test_procurement_match
 from . import test_procurement_change_order
+from . import test_procurement_events

@@ -104,6 +104,9 @@ class TestProcurementCommitments(ProcurementCommon):
         self.assertEqual(rows.billed_amount, 3000.0)
         self.assertEqual(rows.committed_amount, 2000.0)
         self.assertEqual(order.construction_committed_amount, 2000.0)
+        action = self.project.action_view_construction_commitments()
+        self.assertEqual(self.env[action["res_model"]].search(action["domain"]), rows)
+        self.assertEqual(self.project.construction_material_request_count, 1)
 
     def test_budget_reader_sees_committed_cost(self):
         """A construction user without purchase rights reads the committed cost."""
@@ -293,6 +296,13 @@ class TestProcurementCommitments(ProcurementCommon):
         self.project.construction_require_cost_code = False
         order.button_confirm()
         self.assertEqual(order.state, "purchase")
+
+    def test_negative_order_quantity_refused(self):
+        order = self._create_order(
+            [(self.rebar, 1.0, 100.0, self.cc_concrete, self.material)]
+        )
+        with self.assertRaisesMsg(ValidationError, "negative quantity"):
+            order.order_line.product_qty = -2.0
 
     def test_over_receipt_refused(self):
         order = self._create_order(

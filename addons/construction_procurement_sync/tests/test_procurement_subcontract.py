@@ -124,3 +124,15 @@ class TestProcurementSubcontract(ProcurementCommon):
         )
         with self.assertRaisesMsg(ValidationError, "must be a service"):
             order.button_confirm()
+
+    def test_retention_account_created_on_first_use(self):
+        self.company.construction_retention_payable_account_id = False
+        account = self.company._construction_retention_payable_account()
+        self.assertEqual(account.account_type, "liability_current")
+        self.assertTrue(account.code.startswith("2195"))
+        self.assertEqual(
+            self.company.construction_retention_payable_account_id, account
+        )
+        self.assertEqual(
+            self.company._construction_retention_payable_account(), account
+        )
