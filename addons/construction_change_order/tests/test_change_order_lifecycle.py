@@ -211,6 +211,9 @@ class TestChangeOrderLifecycle(ChangeOrderCommon):
         self.assertEqual(self._columns(self.line_concrete)[0], 0.0)
         with self.assertRaisesMsg(ValidationError, "cannot have the budget effect"):
             status.budget_effect = "approved"
+        status.stage_kind = "pending"  # unchanged kind: allowed
+        with self.assertRaisesMsg(UserError, "kind cannot change"):
+            status.stage_kind = "draft"
 
     def test_rejection_needs_reason_then_revise(self):
         co = self._create_co([(self.cc_concrete, self.material, 1, 900.0, 0.0)])
