@@ -19,6 +19,9 @@
         "views/construction_change_order_config_views.xml",
         "views/construction_change_order_menus.xml",
     ],
+    "demo": [
+        "demo/change_order_demo.xml",
+    ],
     "development_status": "Alpha",
     "installable": True,
 }

@@ -5,3 +5,5 @@ from . import change_event
 from . import change_order
 from . import change_order_approval
 from . import budget_line
+from . import change_order_api
+from . import construction_event

@@ -71,3 +71,11 @@ class ConstructionBudgetLine(models.Model):
         # budget lines is bookkeeping the budget's author may not have rights for.
         orphans._sync_budget_lines()
         return lines
+
+
+class ConstructionBudget(models.Model):
+    _inherit = "construction.budget"
+
+    def action_view_change_orders(self):
+        self.ensure_one()
+        return self.project_id.action_view_change_orders()

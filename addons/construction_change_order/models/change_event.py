@@ -14,7 +14,7 @@ class ConstructionChangeEvent(models.Model):
     name = fields.Char(
         string="Number", required=True, copy=False, readonly=True, default="/"
     )
-    number = fields.Integer(copy=False, readonly=True)
+    number = fields.Integer(string="Sequence Number", copy=False, readonly=True)
     title = fields.Char(required=True, tracking=True)
     project_id = fields.Many2one(
         comodel_name="project.project",
@@ -139,6 +139,11 @@ class ConstructionChangeEvent(models.Model):
 
     @api.model
     def _next_number(self, project_id):
+        # Serialize numbering per project (see construction.change.order).
+        self.env.cr.execute(
+            "UPDATE project_project SET write_date = write_date WHERE id = %s",
+            (project_id,),
+        )
         self.env.cr.execute(
             "SELECT COALESCE(MAX(number), 0) + 1 FROM construction_change_event "
             "WHERE project_id = %s",
@@ -167,17 +172,17 @@ class ConstructionChangeEvent(models.Model):
         self.filtered(lambda e: e.state in ("open", "pending")).state = "closed"
 
     def action_void(self):
-        approved = self.change_order_ids.filtered(
-            lambda co: co.stage_kind in ("approved", "no_charge")
-        )
-        if approved:
-            raise UserError(
-                _(
-                    "Change event %(event)s has approved change orders: void them "
-                    "first.",
-                    event=approved[0].change_event_ids[0].display_name,
+        for event in self:
+            if event.change_order_ids.filtered(
+                lambda co: co.stage_kind in ("approved", "no_charge")
+            ):
+                raise UserError(
+                    _(
+                        "Change event %(event)s has approved change orders: void "
+                        "them first.",
+                        event=event.name,
+                    )
                 )
-            )
         self.state = "void"
 
     def action_reopen(self):

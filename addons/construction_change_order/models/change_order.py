@@ -1,11 +1,5 @@
-import logging
-
-from markupsafe import Markup
-
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-
-_logger = logging.getLogger(__name__)
 
 SIDES = [("prime", "Prime Contract (Owner)"), ("commitment", "Commitment (Vendor)")]
 TIER_LEVELS = [
@@ -69,7 +63,9 @@ class ConstructionChangeOrder(models.Model):
     name = fields.Char(
         string="Number", required=True, copy=False, readonly=True, default="/"
     )
-    number = fields.Integer(copy=False, readonly=True, aggregator=False)
+    number = fields.Integer(
+        string="Sequence Number", copy=False, readonly=True, aggregator=False
+    )
     title = fields.Char(required=True, tracking=True)
     description = fields.Html()
     reason_id = fields.Many2one(
@@ -468,6 +464,13 @@ class ConstructionChangeOrder(models.Model):
     @api.model
     def _next_number(self, project_id, side, tier_level):
         # Numbers are per project, side and tier (PCCO-001, CCO-001, PCO-001...).
+        # A no-op update of the project row serializes numbering per project: a
+        # concurrent creation waits, then fails with a serialization error that
+        # Odoo (and queue_job) retry, instead of reusing the same number.
+        self.env.cr.execute(
+            "UPDATE project_project SET write_date = write_date WHERE id = %s",
+            (project_id,),
+        )
         self.env.cr.execute(
             "SELECT COALESCE(MAX(number), 0) + 1 FROM construction_change_order "
             "WHERE project_id = %s AND side = %s AND tier_level = %s",
@@ -718,14 +721,13 @@ class ConstructionChangeOrder(models.Model):
                     "comment": comment or False,
                 }
             )
-            order.message_post(
+            order._message_log(
                 body=_(
                     "Approved level %(level)s (%(name)s).%(comment)s",
                     level=approval.sequence_rank,
                     name=approval.name,
-                    comment=Markup("<br/>") + comment if comment else "",
+                    comment=(" " + comment) if comment else "",
                 ),
-                subtype_xmlid="mail.mt_note",
             )
             following = order._current_approvals().filtered(
                 lambda a: a.state == "waiting"
@@ -738,11 +740,13 @@ class ConstructionChangeOrder(models.Model):
                 order._do_approve()
         return True
 
-    def _do_approve(self):
+    def _do_approve(self, status=None):
         """Move to the approved status and apply the effects of approval."""
         self.ensure_one()
         self._check_commitment_not_negative()
-        approved = self.env["construction.change.order.status"]._get_default("approved")
+        approved = status or self.env["construction.change.order.status"]._get_default(
+            "approved"
+        )
         self.with_context(**{DECISION_CONTEXT: True}).write(
             {
                 "status_id": approved.id,
@@ -771,9 +775,8 @@ class ConstructionChangeOrder(models.Model):
             order.with_context(**{DECISION_CONTEXT: True}).write(
                 {"status_id": rejected.id, "rejection_reason": reason}
             )
-            order.message_post(
+            order._message_log(
                 body=_("Rejected: %(reason)s", reason=reason),
-                subtype_xmlid="mail.mt_note",
             )
         return True
 
@@ -801,10 +804,16 @@ class ConstructionChangeOrder(models.Model):
 
     def action_void(self, reason=False):
         """Void; after approval this reverses every effect of the approval."""
-        void = self.env["construction.change.order.status"]._get_default("void")
+        if self.filtered(lambda co: co.stage_kind in ("approved", "no_charge")):
+            self._check_manager(_("void approved change orders"))
+        return self._void(reason)
+
+    def _void(self, reason=False, status=None):
+        void = status or self.env["construction.change.order.status"]._get_default(
+            "void"
+        )
         decided = self.filtered(lambda co: co.stage_kind in ("approved", "no_charge"))
         if decided:
-            self._check_manager(_("void approved change orders"))
             if not (reason or "").strip():
                 raise UserError(
                     _("Give the reason for voiding an approved change order.")
@@ -828,9 +837,8 @@ class ConstructionChangeOrder(models.Model):
             }
         )
         for order in todo:
-            order.message_post(
+            order._message_log(
                 body=_("Voided: %(reason)s", reason=reason or _("no reason given")),
-                subtype_xmlid="mail.mt_note",
             )
         (decided & todo)._revert_approval_effects()
         return True
@@ -989,7 +997,7 @@ class ConstructionChangeOrder(models.Model):
         the commitment. Call super() and raise to refuse (everything rolls back).
         """
         for order in self:
-            order.message_post(
+            order._message_log(
                 body=_(
                     "Approved: %(total)s added to the %(side)s contract; cost "
                     "%(cost)s.",
@@ -997,21 +1005,19 @@ class ConstructionChangeOrder(models.Model):
                     side=dict(SIDES)[order.side],
                     cost=order.currency_id.format(order.amount_cost),
                 ),
-                subtype_xmlid="mail.mt_note",
             )
         self._publish_event("change_order.status")
 
     def _revert_approval_effects(self):
         """Undo ``_apply_approval_effects`` (void after approval), same transaction."""
         for order in self:
-            order.message_post(
+            order._message_log(
                 body=_(
                     "Void after approval: %(total)s taken back out of the %(side)s "
                     "contract.",
                     total=order.currency_id.format(order.amount_total),
                     side=dict(SIDES)[order.side],
                 ),
-                subtype_xmlid="mail.mt_note",
             )
         self._publish_event("change_order.status")
 
@@ -1358,6 +1364,12 @@ class ConstructionChangeOrderLine(models.Model):
         domain="[('construction_role', '=', 'cost_type')]",
     )
     name = fields.Char(string="Description", required=True)
+    description = fields.Char(
+        related="name",
+        readonly=False,
+        string="Line Description",
+        help="Alias of the description (name).",
+    )
     quantity = fields.Float(default=1.0, digits="Product Unit of Measure")
     uom_id = fields.Many2one("uom.uom", string="Unit")
     unit_cost = fields.Monetary()

@@ -228,7 +228,10 @@ class ConstructionChangeOrderApproval(models.Model):
             order = approval.change_order_id
             requesters = order.create_uid | order.requested_by_id
             for user in approval.user_ids - requesters:
-                order.activity_schedule(
+                # sudo: a to-do for the named approver is workflow bookkeeping;
+                # technical integration users submitting through the API have no
+                # right on activities. It reveals nothing to the caller.
+                order.sudo().activity_schedule(
                     "mail.mail_activity_data_todo",
                     user_id=user.id,
                     summary=_(

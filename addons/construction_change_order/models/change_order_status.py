@@ -81,8 +81,13 @@ class ConstructionChangeOrderStatus(models.Model):
                 )
 
     def write(self, vals):
-        if "stage_kind" in vals and self.env["construction.change.order"].search_count(
-            [("status_id", "in", self.ids)], limit=1
+        changed = self.filtered(
+            lambda status: (
+                "stage_kind" in vals and status.stage_kind != vals["stage_kind"]
+            )
+        )
+        if changed and self.env["construction.change.order"].search_count(
+            [("status_id", "in", changed.ids)], limit=1
         ):
             raise UserError(
                 _(

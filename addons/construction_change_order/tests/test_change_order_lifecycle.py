@@ -211,6 +211,9 @@ class TestChangeOrderLifecycle(ChangeOrderCommon):
         self.assertEqual(self._columns(self.line_concrete)[0], 0.0)
         with self.assertRaisesMsg(ValidationError, "cannot have the budget effect"):
             status.budget_effect = "approved"
+        status.stage_kind = "pending"  # unchanged kind: allowed
+        with self.assertRaisesMsg(UserError, "kind cannot change"):
+            status.stage_kind = "draft"
 
     def test_rejection_needs_reason_then_revise(self):
         co = self._create_co([(self.cc_concrete, self.material, 1, 900.0, 0.0)])
@@ -300,3 +303,50 @@ class TestChangeOrderLifecycle(ChangeOrderCommon):
         self.assertEqual(co.amount_cost, 4000.0)
         self.assertEqual(co.amount_price, 4600.0)
         self.assertEqual(co.tier_level, "co")
+
+    def test_status_from_external_system(self):
+        """A platform approves and then voids; its decision is the audit record."""
+        co = self._create_co([(self.cc_concrete, self.material, 1, 300.0, 0.0)])
+        Status = self.Status
+        co._api_set_status(Status._from_code("pending_pricing"), source="Procore")
+        self.assertEqual(co.status_id.code, "pending_pricing")
+        self.assertEqual(co.approval_ids.state, "pending")
+        co._api_set_status(
+            Status._from_code("approved"), "Owner signed", source="Procore"
+        )
+        self.assertEqual(co.stage_kind, "approved")
+        self.assertEqual(co.approval_ids.state, "approved")
+        self.assertEqual(co.approval_ids.comment, "Owner signed")
+        self.assertEqual(self._columns(self.line_concrete)[1], 300.0)
+        with self.assertRaisesMsg(UserError, "cannot go from"):
+            co._api_set_status(Status._from_code("pending_in_review"))
+        co._api_set_status(Status._from_code("void"), source="Procore")
+        self.assertEqual(co.stage_kind, "void")
+        self.assertEqual(co.void_reason, "Voided in Procore")
+        self.assertEqual(self._columns(self.line_concrete)[1], 0.0)
+        with self.assertRaisesMsg(UserError, "Unknown change order status"):
+            Status._from_code("pending_billable")
+
+    def test_rejection_from_external_system_then_resubmitted(self):
+        co = self._create_co([(self.cc_concrete, self.material, 1, 300.0, 0.0)])
+        co._api_set_status(self.Status._from_code("rejected"), source="Procore")
+        self.assertEqual(co.stage_kind, "rejected")
+        self.assertEqual(co.rejection_reason, "Decided in Procore")
+        co._api_set_status(self.Status._from_code("pending_revised"))
+        self.assertEqual(co.status_id.code, "pending_revised")
+        self.assertEqual(co.approval_round, 2)
+
+    def test_change_event_void_refused_with_approved_order(self):
+        event = self.env["construction.change.event"].create(
+            {"title": "Owner upgrade", "project_id": self.project.id}
+        )
+        co = self._create_co(
+            [(self.cc_concrete, self.material, 1, 10.0, 0.0)],
+            change_event_ids=[(6, 0, event.ids)],
+        )
+        co.action_submit()
+        co.with_user(self.manager).action_approve()
+        with self.assertRaisesMsg(UserError, "void them first"):
+            event.action_void()
+        event.action_close()
+        self.assertEqual(event.state, "closed")

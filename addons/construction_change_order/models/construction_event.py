@@ -1,0 +1,178 @@
+from odoo import Command, _, models
+from odoo.exceptions import UserError
+
+from odoo.addons.construction_connector_base.tools.event_types import EventType
+from odoo.addons.construction_connector_base.tools.exceptions import (
+    ParentMissing,
+    PermanentEventError,
+)
+
+CHANGE_ORDER = "construction.change.order"
+
+
+class ConstructionEvent(models.Model):
+    _inherit = "construction.event"
+
+    def _event_types(self):
+        types = super()._event_types()
+        types["change_order.upsert"] = EventType(
+            schema="construction_change_order/schemas/change_order_upsert.v1.json",
+            handler="_handle_change_order_upsert",
+            entity_key="external_id",
+            version_key="version",
+            model=CHANGE_ORDER,
+            project_key="project",
+            summary="Create or update a change order with its lines",
+        )
+        types["change_order.status"] = EventType(
+            schema="construction_change_order/schemas/change_order_status.v1.json",
+            handler="_handle_change_order_status",
+            entity_key="external_id",
+            version_key="version",
+            model=CHANGE_ORDER,
+            summary="Submit, approve, reject or void a change order",
+        )
+        return types
+
+    # ---- change_order.upsert ----
+
+    def _handle_change_order_upsert(self):
+        """Create or update the bound change order; lines are replaced."""
+        payload = self._payload()
+        backend = self.backend_id
+        Order = self.env[CHANGE_ORDER].with_company(backend.company_id)
+        order = self._change_order_bound(payload["external_id"])
+        vals = self._prepare_change_order_vals(payload, order)
+        if order:
+            order._api_check_updatable()
+            order.write(vals)
+        else:
+            order = Order.create(vals)
+        if payload.get("status"):
+            order._api_set_status(
+                self._change_order_status(payload["status"]),
+                payload.get("status_reason"),
+                backend.name,
+            )
+        self._bind(order)
+        return order
+
+    def _prepare_change_order_vals(self, payload, order):
+        backend = self.backend_id
+        project = backend._map_project(payload["project"])
+        if project.company_id and project.company_id != backend.company_id:
+            raise PermanentEventError(
+                _(
+                    "Project %(project)s belongs to another company than %(backend)s.",
+                    project=project.display_name,
+                    backend=backend.name,
+                )
+            )
+        side = payload.get("side", "prime")
+        vals = {
+            "project_id": project.id,
+            "title": payload["title"],
+            "line_ids": [Command.clear()]
+            + [
+                Command.create(self._prepare_change_order_line_vals(line))
+                for line in payload["lines"]
+            ],
+        }
+        if not order:
+            vals.update(side=side, tier_level=payload.get("tier_level", "co"))
+        elif order.side != side or order.tier_level != payload.get("tier_level", "co"):
+            raise PermanentEventError(
+                _(
+                    "%(order)s cannot change side or tier: send a new change order.",
+                    order=order.display_name,
+                )
+            )
+        for key in ("description", "schedule_impact_days", "is_backcharge"):
+            if key in payload:
+                vals[key] = payload[key]
+        if "due_date" in payload:
+            vals["due_date"] = payload["due_date"] or False
+        if payload.get("partner"):
+            kind = "customer" if side == "prime" else "vendor"
+            vals["partner_id"] = backend._map_partner(payload["partner"], kind).id
+        if payload.get("reason"):
+            reason = self.env["construction.change.order.reason"].search(
+                [("code", "=", payload["reason"])], limit=1
+            )
+            if not reason:
+                raise PermanentEventError(
+                    _("Unknown change reason %(code)s.", code=payload["reason"])
+                )
+            vals["reason_id"] = reason.id
+        if payload.get("package_external_id"):
+            vals["parent_id"] = self._change_order_bound(
+                payload["package_external_id"], required=True
+            ).id
+        if payload.get("prime_external_id"):
+            vals["prime_change_order_id"] = self._change_order_bound(
+                payload["prime_external_id"], required=True
+            ).id
+        return vals
+
+    def _prepare_change_order_line_vals(self, line):
+        backend = self.backend_id
+        vals = {
+            "cost_code_id": backend._map_cost_code(line["cost_code"]).id,
+            "name": line["description"],
+            "quantity": line.get("quantity", 1.0),
+            "unit_cost": line["unit_cost"],
+            "markup_percent": line.get("markup_percent") or 0.0,
+        }
+        if line.get("cost_type"):
+            cost_type = self.env["account.analytic.account"].search(
+                [
+                    ("construction_role", "=", "cost_type"),
+                    ("cost_type_kind", "=", line["cost_type"]),
+                ],
+                limit=1,
+            )
+            if not cost_type:
+                raise PermanentEventError(
+                    _("No cost type of kind %(kind)s.", kind=line["cost_type"])
+                )
+            vals["cost_type_id"] = cost_type.id
+        if line.get("unit"):
+            vals["uom_id"] = backend._map_uom(line["unit"]).id
+        if line.get("price_amount") is not None:
+            vals["price_amount"] = line["price_amount"]
+        return vals
+
+    # ---- change_order.status ----
+
+    def _handle_change_order_status(self):
+        payload = self._payload()
+        order = self._change_order_bound(payload["external_id"], required=True)
+        order._api_set_status(
+            self._change_order_status(payload["status"]),
+            payload.get("reason"),
+            self.backend_id.name,
+        )
+        self._bind(order)
+        return order
+
+    # ---- helpers ----
+
+    def _change_order_bound(self, external_id, required=False):
+        order = self.env["construction.binding"]._find(
+            self.backend_id, CHANGE_ORDER, external_id
+        )
+        if required and not order:
+            raise ParentMissing(
+                _(
+                    "Change order %(ext)s of %(backend)s has not been received yet.",
+                    ext=external_id,
+                    backend=self.backend_id.name,
+                )
+            )
+        return order
+
+    def _change_order_status(self, code):
+        try:
+            return self.env["construction.change.order.status"]._from_code(code)
+        except UserError as err:
+            raise PermanentEventError(str(err)) from None
