@@ -516,11 +516,7 @@ class ConstructionContract(models.Model):
                     contract=self.name,
                 )
             )
-        lines = (
-            change_order._all_lines()
-            if hasattr(change_order, "_all_lines")
-            else change_order.line_ids
-        )
+        lines = change_order._all_lines()
         vals_list = self._prepare_change_order_changes(
             change_order,
             date or fields.Date.context_today(self),

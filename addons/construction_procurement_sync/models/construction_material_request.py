@@ -115,10 +115,12 @@ class ConstructionMaterialRequest(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             if vals.get("name", "/") == "/":
+                # sudo: numbering only; integration users approving a change order
+                # through the API raise material requests without sequence rights.
                 vals["name"] = (
-                    self.env["ir.sequence"].next_by_code(
-                        "construction.material.request"
-                    )
+                    self.env["ir.sequence"]
+                    .sudo()
+                    .next_by_code("construction.material.request")
                     or "/"
                 )
         return super().create(vals_list)
