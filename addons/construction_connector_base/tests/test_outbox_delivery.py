@@ -5,13 +5,21 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from odoo.exceptions import UserError
-from odoo.tests import TransactionCase, tagged
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import TransactionCase, new_test_user, tagged
 
 from ..tools import signing
 from .common_integration import make_backend, run_job
 
 SECRET = "outbox-test-secret"
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request, client_address):
+        """The sender hung up (read timeout test): nothing to report."""
 
 
 class Receiver:
@@ -63,9 +71,7 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(answer)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.block_on_close = False
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
@@ -285,3 +291,30 @@ class TestOutboxDelivery(TransactionCase):
             message.action_cancel()
         message._deliver()
         self.assertEqual(self.receiver.requests, [])
+
+    def test_plain_user_change_is_delivered(self):
+        """A construction user (no integration rights) emits; the job delivers."""
+        user = new_test_user(
+            self.env,
+            login="outbox_site_user",
+            groups="construction_connector_base.group_construction_user",
+        )
+        Event = self.env["construction.event"].with_user(user)
+        message = Event._publish(False, "change_order.approved", self.record, {"n": 1})
+        self.assertEqual(len(message), 1)
+        with self.assertRaises(AccessError):
+            message.with_user(user).read(["payload"])
+        self.assertEqual(run_job(self.env, message.sudo().job_id), "done")
+        self.assertEqual(message.sudo().state, "done")
+        self.assertTrue(self.receiver.requests[0]["verified"])
+
+    def test_other_company_record_not_sent(self):
+        other = self.env["res.company"].create({"name": "Rival Builders"})
+        partner = self.env["res.partner"].create(
+            {"name": "Rival site", "company_id": other.id}
+        )
+        self.assertFalse(self._publish(record=partner))
+        own = self.env["res.partner"].create(
+            {"name": "Own site", "company_id": self.env.company.id}
+        )
+        self.assertEqual(self._publish(record=own).backend_id, self.backend)
