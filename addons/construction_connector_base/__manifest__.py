@@ -22,6 +22,7 @@
         "views/project_project_views.xml",
         "views/construction_backend_views.xml",
         "views/construction_event_views.xml",
+        "views/construction_outbox_views.xml",
         "views/construction_binding_views.xml",
         "views/construction_menus.xml",
     ],

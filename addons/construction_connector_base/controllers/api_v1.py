@@ -128,6 +128,17 @@ class ConstructionApiV1(http.Controller):
         return self._dispatch(self._replay_event, event_id)
 
     @http.route(
+        f"{PREFIX}/health",
+        type="http",
+        auth="none",
+        methods=["GET"],
+        csrf=False,
+        save_session=False,
+    )
+    def health(self, **kwargs):
+        return self._dispatch(self._health)
+
+    @http.route(
         f"{PREFIX}/openapi.json",
         type="http",
         auth="none",
@@ -431,6 +442,10 @@ class ConstructionApiV1(http.Controller):
         if not event:
             raise ApiProblem(404, "not-found", "Not found", "No such event.")
         return event
+
+    def _health(self):
+        backend = self._authenticate()
+        return _json_response(backend._health(), 200)
 
     def _get_event(self, event_id):
         backend = self._authenticate()

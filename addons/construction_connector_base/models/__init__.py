@@ -10,4 +10,5 @@ from . import construction_binding
 from . import construction_mapping
 from . import construction_api_usage
 from . import construction_secret_display
+from . import construction_outbox
 from . import queue_job

@@ -77,6 +77,24 @@ class ConstructionBackend(models.Model):
     channel_id = fields.Many2one(
         comodel_name="queue.job.channel", readonly=True, copy=False
     )
+    outbound_url = fields.Char(
+        string="Outbound URL",
+        tracking=True,
+        help="Webhook endpoint receiving the subscribed events (HTTP POST, JSON, "
+        "signed with the current signing secret when one is set).",
+    )
+    outbound_event_types = fields.Char(
+        string="Subscribed Event Types",
+        tracking=True,
+        help="Comma-separated event types sent to this system; * sends all. "
+        "Events nobody subscribes to are not stored.",
+    )
+    outbound_connect_timeout = fields.Integer(string="Connect Timeout (s)", default=5)
+    outbound_read_timeout = fields.Integer(string="Read Timeout (s)", default=15)
+    outbox_message_ids = fields.One2many(
+        comodel_name="construction.outbox.message", inverse_name="backend_id"
+    )
+    outbox_count = fields.Integer(compute="_compute_outbox_count")
     event_ids = fields.One2many(
         comodel_name="construction.event", inverse_name="backend_id"
     )
@@ -94,6 +112,11 @@ class ConstructionBackend(models.Model):
             "rate_limit_positive",
             "CHECK(rate_limit >= 0)",
             "The rate limit cannot be negative.",
+        ),
+        (
+            "outbound_timeouts_positive",
+            "CHECK(outbound_connect_timeout >= 0 AND outbound_read_timeout >= 0)",
+            "Outbound timeouts cannot be negative.",
         ),
     ]
 
@@ -119,11 +142,105 @@ class ConstructionBackend(models.Model):
                 counts.get((backend.id, state), 0) for state in ("failed", "dead")
             )
 
+    def _compute_outbox_count(self):
+        counts = dict(
+            self.env["construction.outbox.message"]._read_group(
+                [("backend_id", "in", self.ids)],
+                groupby=["backend_id"],
+                aggregates=["__count"],
+            )
+        )
+        for backend in self:
+            backend.outbox_count = counts.get(backend, 0)
+
+    def _receives(self, event_type):
+        """Whether this active system subscribes to outbound ``event_type``."""
+        self.ensure_one()
+        if not self.active or not self.outbound_url:
+            return False
+        subscribed = {
+            t.strip() for t in (self.outbound_event_types or "").split(",") if t.strip()
+        }
+        return "*" in subscribed or event_type in subscribed
+
+    def _health(self):
+        """Queue depth, oldest pending age and failure counts of this system."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+
+        def age(date):
+            return int((now - date).total_seconds()) if date else None
+
+        # sudo: counts of this system's own inbox and outbox only (the integration
+        # user cannot read outbox messages); no record content is returned.
+        Event = self.env["construction.event"].sudo()
+        Outbox = self.env["construction.outbox.message"].sudo()
+        domain = [("backend_id", "=", self.id)]
+        events = dict(Event._read_group(domain, ["state"], ["__count"]))
+        messages = dict(Outbox._read_group(domain, ["state"], ["__count"]))
+        oldest_event = Event.search(
+            domain + [("state", "in", ("received", "queued", "processing", "parked"))],
+            order="received_date, id",
+            limit=1,
+        )
+        oldest_message = Outbox.search(
+            domain + [("state", "in", ("pending", "sending", "retrying"))],
+            order="id",
+            limit=1,
+        )
+        inbox = {
+            "queued": sum(
+                events.get(s, 0) for s in ("received", "queued", "processing")
+            ),
+            "parked": events.get("parked", 0),
+            "failed": events.get("failed", 0),
+            "dead": events.get("dead", 0),
+            "oldest_pending_age_seconds": age(oldest_event.received_date),
+        }
+        outbox = {
+            "pending": sum(messages.get(s, 0) for s in ("pending", "sending")),
+            "retrying": messages.get("retrying", 0),
+            "failed": messages.get("failed", 0),
+            "dead": messages.get("dead", 0),
+            "oldest_pending_age_seconds": age(oldest_message.create_date),
+        }
+        attention = any(
+            (inbox["failed"], inbox["dead"], outbox["failed"], outbox["dead"])
+        )
+        return {
+            "status": "attention" if attention else "ok",
+            "backend": {"id": self.id, "name": self.name},
+            "checked_at": now.isoformat() + "Z",
+            "inbox": inbox,
+            "outbox": outbox,
+        }
+
+    def action_view_outbox(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "construction_connector_base.construction_outbox_action"
+        )
+        action["domain"] = [("backend_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
     def _compute_api_key_count(self):
         for backend in self:
             # sudo: counting the integration user's keys (managers cannot read
             # other users' keys); no key material is read.
             backend.api_key_count = len(backend.user_id.sudo().api_key_ids)
+
+    @api.constrains("outbound_url")
+    def _check_outbound_url(self):
+        for backend in self.filtered("outbound_url"):
+            if not backend.outbound_url.startswith(("https://", "http://")):
+                raise ValidationError(
+                    _(
+                        "The outbound URL of %(backend)s must start with https:// "
+                        "(or http:// for a local receiver).",
+                        backend=backend.name,
+                    )
+                )
 
     @api.constrains("user_id")
     def _check_user_id(self):

@@ -462,11 +462,16 @@ class ConstructionEvent(models.Model):
 
     @api.model
     def _publish(self, backend, event_type, record, payload):
-        """Outbound hook (the outbox will implement it); a no-op for now."""
-        _logger.debug(
-            "outbound %s for %s on %s (no outbox yet)", event_type, record, backend
+        """Outbound hook: store the event in the transactional outbox.
+
+        One ``construction.outbox.message`` per active backend subscribed to
+        ``event_type`` (only ``backend`` when given), in the current transaction, so
+        a rollback sends nothing; delivery runs in a job after commit. Returns the
+        messages (empty when nobody subscribes: nothing is stored).
+        """
+        return self.env["construction.outbox.message"]._publish(
+            backend, event_type, record, payload
         )
-        return False
 
     # ---- HANDLERS ----
 

@@ -16,7 +16,18 @@ class QueueJob(models.Model):
         res = super().write(vals)
         if "state" in vals:
             self._sync_construction_events()
+            self._sync_construction_outbox()
         return res
+
+    def _sync_construction_outbox(self):
+        # sudo: as above, outbound messages follow their delivery job.
+        messages = (
+            self.env["construction.outbox.message"]
+            .sudo()
+            .search([("job_id", "in", self.ids)])
+        )
+        for message in messages:
+            message._sync_with_job(message.job_id)
 
     def _sync_construction_events(self):
         # sudo: queue_job writes jobs as superuser in its own cursor; the events

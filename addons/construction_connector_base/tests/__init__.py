@@ -5,3 +5,5 @@ from . import test_security
 from . import test_integration_processing
 from . import test_integration_api
 from . import test_integration_concurrency
+from . import test_outbox_delivery
+from . import test_outbox_health_api
