@@ -232,7 +232,7 @@ class ConstructionRetainageReleaseLine(models.Model):
     held_amount = fields.Monetary(
         string="Held Before This Release", compute="_compute_held_amount"
     )
-    amount = fields.Monetary(string="Release")
+    amount = fields.Monetary(string="Amount Released")
 
     _sql_constraints = [
         (

@@ -71,7 +71,9 @@ class PurchaseOrderLine(models.Model):
         help="Untaxed value of what is ordered and not yet billed, in company "
         "currency; zero until the order is confirmed.",
     )
-    company_currency_id = fields.Many2one(related="company_id.currency_id")
+    company_currency_id = fields.Many2one(
+        related="company_id.currency_id", string="Company Currency"
+    )
 
     @api.depends("analytic_distribution")
     def _compute_construction_dimensions(self):
