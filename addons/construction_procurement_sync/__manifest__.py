@@ -28,6 +28,8 @@
         "views/res_config_settings_views.xml",
         "views/wizard_views.xml",
         "views/construction_change_order_views.xml",
+        "views/construction_compliance_views.xml",
+        "views/construction_subcontract_pay_application_views.xml",
         "views/construction_procurement_menus.xml",
     ],
     "demo": [

@@ -33,6 +33,21 @@ class ResCompany(models.Model):
         "bills and debited when it is released.",
     )
 
+    construction_compliance_policy = fields.Selection(
+        selection=[("block", "Block approval"), ("warn", "Warn")],
+        string="Subcontract Compliance Policy",
+        default="block",
+        required=True,
+        help="A missing or expired required compliance document blocks the "
+        "approval of a subcontractor pay application, or only adds a warning.",
+    )
+    construction_compliance_warning_days = fields.Integer(
+        string="Compliance Expiry Warning (days)",
+        default=30,
+        help="Compliance documents expiring within this many days are 'expiring' "
+        "and raise an activity.",
+    )
+
     _sql_constraints = [
         (
             "construction_tolerances_positive",
