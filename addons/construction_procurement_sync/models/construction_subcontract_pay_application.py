@@ -70,6 +70,11 @@ class ConstructionSubcontractPayApplication(models.Model):
         string="Retainage Released This Period", tracking=True
     )
     review_note = fields.Text(tracking=True)
+    lien_waiver_ids = fields.One2many(
+        comodel_name="construction.lien.waiver",
+        inverse_name="application_id",
+        string="Lien Waivers",
+    )
     bill_id = fields.Many2one(
         comodel_name="account.move", string="Vendor Bill", readonly=True, copy=False
     )
@@ -246,6 +251,7 @@ class ConstructionSubcontractPayApplication(models.Model):
             app._refresh_previous()
             app._check_amounts()
             app._check_compliance()
+            app._check_lien_waivers()
             app.bill_id = app._create_bill()
             app.state = state
         return True
@@ -265,6 +271,53 @@ class ConstructionSubcontractPayApplication(models.Model):
             problems="\n".join(problems),
         )
         if self.company_id.construction_compliance_policy == "block":
+            raise UserError(message)
+        self.message_post(body=message, subtype_xmlid="mail.mt_note")
+
+    def _check_lien_waivers(self):
+        """The previous approved application needs a received unconditional
+        waiver for its payment due, through its period end."""
+        self.ensure_one()
+        policy = self.company_id.construction_lien_waiver_policy
+        if policy == "none":
+            return
+        previous = self.search(
+            [
+                ("order_id", "=", self.order_id.id),
+                ("state", "in", APPROVED_STATES),
+                ("id", "!=", self.id),
+                ("period_end", "<", self.period_start),
+            ],
+            order="period_end desc, id desc",
+            limit=1,
+        )
+        if not previous:
+            return
+        currency = self.currency_id
+        waivers = previous.lien_waiver_ids.filtered(
+            lambda w: w.state == "received" and w.condition == "unconditional"
+        )
+        if not waivers:
+            problem = _(
+                "no received unconditional lien waiver for %(app)s", app=previous.name
+            )
+        elif not waivers.filtered(
+            lambda w: (
+                not currency.compare_amounts(w.amount, previous.amount_due)
+                and w.through_date >= previous.period_end
+            )
+        ):
+            problem = _(
+                "the lien waivers of %(app)s do not match its payment of %(amount)s "
+                "through %(date)s",
+                app=previous.name,
+                amount=currency.format(previous.amount_due),
+                date=previous.period_end,
+            )
+        else:
+            return
+        message = _("%(app)s: %(problem)s.", app=self.name, problem=problem)
+        if policy == "block":
             raise UserError(message)
         self.message_post(body=message, subtype_xmlid="mail.mt_note")
 

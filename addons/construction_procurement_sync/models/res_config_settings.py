@@ -16,6 +16,9 @@ class ResConfigSettings(models.TransientModel):
     construction_compliance_policy = fields.Selection(
         related="company_id.construction_compliance_policy", readonly=False
     )
+    construction_lien_waiver_policy = fields.Selection(
+        related="company_id.construction_lien_waiver_policy", readonly=False
+    )
     construction_compliance_warning_days = fields.Integer(
         related="company_id.construction_compliance_warning_days", readonly=False
     )

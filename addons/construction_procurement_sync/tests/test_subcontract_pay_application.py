@@ -257,3 +257,40 @@ class TestSubcontractPayApplication(ProcurementCommon):
         self.assertEqual(len(self.coi.activity_ids), 1)
         self.Doc.with_context(compliance_date="2026-12-11")._cron_expiry_activities()
         self.assertEqual(len(self.coi.activity_ids), 1)
+
+    def test_lien_waiver_blocks_next_approval(self):
+        self.company.construction_lien_waiver_policy = "block"
+        app1 = self._app("2026-03-01", "2026-03-31", {self.sov_steel: (1000.0, 0.0)})
+        self._approve(app1, "2026-03-31")
+        self.assertEqual(app1.amount_due, 900.0)
+        app2 = self._app("2026-04-01", "2026-04-30", {self.sov_steel: (2000.0, 0.0)})
+        app2.action_submit()
+        with self.assertRaisesMsg(UserError, "no received unconditional"):
+            app2.with_context(compliance_date="2026-04-30").action_approve()
+        Waiver = self.env["construction.lien.waiver"]
+        with self.assertRaisesMsg(ValidationError, "before the period"):
+            Waiver.create(
+                {
+                    "name": "LW bad date",
+                    "application_id": app1.id,
+                    "amount": 900.0,
+                    "through_date": "2026-02-28",
+                }
+            )
+        wrong = Waiver.create(
+            {
+                "name": "LW-1",
+                "application_id": app1.id,
+                "amount": 1000.0,
+                "through_date": "2026-03-31",
+            }
+        )
+        wrong.action_receive()
+        with self.assertRaisesMsg(UserError, "do not match its payment of"):
+            app2.with_context(compliance_date="2026-04-30").action_approve()
+        self.assertEqual(app2.state, "under_review")
+        self.assertFalse(app2.bill_id)
+        wrong.amount = 900.0
+        app2.with_context(compliance_date="2026-04-30").action_approve()
+        self.assertEqual(app2.state, "approved")
+        self.assertEqual(app2.bill_id.amount_total, 1800.0)
