@@ -23,6 +23,7 @@
         "views/construction_material_request_views.xml",
         "views/purchase_order_views.xml",
         "views/account_move_views.xml",
+        "views/account_payment_views.xml",
         "views/construction_commitment_report_views.xml",
         "views/project_project_views.xml",
         "views/res_config_settings_views.xml",

@@ -294,3 +294,24 @@ class TestSubcontractPayApplication(ProcurementCommon):
         app2.with_context(compliance_date="2026-04-30").action_approve()
         self.assertEqual(app2.state, "approved")
         self.assertEqual(app2.bill_id.amount_total, 1800.0)
+
+    def test_joint_check(self):
+        supplier = self.env["res.partner"].create({"name": "Test Rebar Supply Co"})
+        app = self._app("2026-03-01", "2026-03-31", {self.sov_steel: (1000.0, 0.0)})
+        bill = self._approve(app, "2026-03-31")
+        payment = (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=bill.ids)
+            .create(
+                {
+                    "payment_date": "2026-04-15",
+                    "construction_joint_payee_id": supplier.id,
+                }
+            )
+            ._create_payments()
+        )
+        self.assertEqual(payment.construction_joint_payee_id, supplier)
+        self.assertEqual(payment.amount, 900.0)
+        self.assertIn(bill.payment_state, ("paid", "in_payment"))
+        app.action_mark_paid()
+        self.assertEqual(app.state, "paid")
