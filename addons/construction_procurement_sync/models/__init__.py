@@ -11,3 +11,6 @@ from . import construction_budget_line
 from . import stock_picking
 from . import construction_change_order
 from . import construction_event
+from . import construction_compliance
+from . import construction_subcontract_pay_application
+from . import construction_lien_waiver

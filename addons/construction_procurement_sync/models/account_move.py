@@ -86,6 +86,13 @@ class AccountMove(models.Model):
         tracking=True,
         help="Status of the invoice last reported by the supplier portal.",
     )
+    construction_sub_pay_app_id = fields.Many2one(
+        comodel_name="construction.subcontract.pay.application",
+        string="Subcontractor Pay Application",
+        index="btree_not_null",
+        readonly=True,
+        copy=False,
+    )
     construction_retainage_amount = fields.Monetary(
         string="Retainage Withheld",
         compute="_compute_construction_retainage_amount",
@@ -128,10 +135,17 @@ class AccountMove(models.Model):
         "invoice_line_ids.purchase_line_id.price_unit",
         "invoice_line_ids.purchase_line_id.discount",
         "construction_match_accepted_message",
+        "construction_sub_pay_app_id",
     )
     def _compute_construction_match(self):
         for move in self:
             lines = move.invoice_line_ids.filtered("purchase_line_id")
+            if move.construction_sub_pay_app_id and move.state != "cancel":
+                # Billed by amount from an approved pay application: the
+                # application's review against the schedule of values is the match.
+                move.construction_match_state = "matched"
+                move.construction_match_message = False
+                continue
             if move.move_type != "in_invoice" or move.state == "cancel" or not lines:
                 move.construction_match_state = "none"
                 move.construction_match_message = False
@@ -294,7 +308,11 @@ class AccountMove(models.Model):
         """One retainage line per subcontract on each draft vendor bill, crediting
         Retention Payable with the subcontract's rate of the billed work."""
         for move in self.filtered(
-            lambda m: m.move_type == "in_invoice" and m.state == "draft"
+            lambda m: (
+                m.move_type == "in_invoice"
+                and m.state == "draft"
+                and not m.construction_sub_pay_app_id
+            )
         ):
             base_by_order = defaultdict(float)
             for line in move.invoice_line_ids:

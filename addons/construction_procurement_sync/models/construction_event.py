@@ -50,6 +50,14 @@ class ConstructionEvent(models.Model):
             project_key="project",
             summary="An external requisition tool creates or updates a request",
         )
+        types["subcontract_invoice.upsert"] = EventType(
+            schema=SCHEMAS + "subcontract_invoice_upsert.v1.json",
+            handler="_handle_subcontract_invoice_upsert",
+            entity_key="external_id",
+            version_key="version",
+            model="construction.subcontract.pay.application",
+            summary="A subcontractor portal submits or updates a pay application",
+        )
         return types
 
     # ---- helpers ----
@@ -454,3 +462,68 @@ class ConstructionEvent(models.Model):
         if item.get("uom"):
             vals["product_uom_id"] = backend._map_uom(item["uom"]).id
         return vals
+
+    # ---- subcontract_invoice.upsert ----
+
+    def _handle_subcontract_invoice_upsert(self):
+        payload = self._payload()
+        backend = self.backend_id
+        env = self._procurement_env()
+        order = self._procurement_order(payload)
+        if not order.construction_is_subcontract or order.state not in (
+            "purchase",
+            "done",
+        ):
+            raise PermanentEventError(
+                _("%(order)s is not a confirmed subcontract.", order=order.name)
+            )
+        App = env["construction.subcontract.pay.application"].with_company(
+            backend.company_id
+        )
+        app = (
+            self.env["construction.binding"]
+            ._find(backend, App._name, payload["external_id"])
+            .with_env(env)
+        )
+        if app and app.state not in ("draft", "revise_and_resubmit", "under_review"):
+            raise PermanentEventError(
+                _(
+                    "Pay application %(name)s is already %(state)s in Odoo.",
+                    name=app.name,
+                    state=app.state,
+                )
+            )
+        vals = {
+            "period_start": payload["period_start"],
+            "period_end": payload["period_end"],
+            "application_type": payload.get("application_type") or "work_materials",
+            "retainage_release_amount": payload.get("retainage_release") or 0.0,
+        }
+        if app:
+            if app.state == "under_review":
+                app.state = "revise_and_resubmit"
+            app.write(vals)
+        else:
+            vals["order_id"] = order.id
+            app = App.create(vals)
+        by_pol = {line.purchase_line_id.id: line for line in app.line_ids}
+        for item in payload["lines"]:
+            line = by_pol.get(item["line_id"])
+            if not line:
+                raise PermanentEventError(
+                    _(
+                        "Line %(line)s is not on subcontract %(order)s.",
+                        line=item["line_id"],
+                        order=order.name,
+                    )
+                )
+            line_vals = {}
+            if "work_this_period" in item:
+                line_vals["work_this_period"] = item["work_this_period"]
+            if "stored_to_date" in item:
+                line_vals["stored_to_date"] = item["stored_to_date"]
+            line.write(line_vals)
+        if payload.get("submit"):
+            app.action_submit()
+        self._bind(app)
+        return app

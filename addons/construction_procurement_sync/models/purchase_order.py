@@ -24,6 +24,24 @@ class PurchaseOrder(models.Model):
         help="Share of each subcontract bill withheld to the Retention Payable "
         "account until released.",
     )
+    construction_retainage_stored_percent = fields.Float(
+        string="Retainage on Stored Materials (%)",
+        digits=(5, 2),
+        copy=True,
+        help="Share of materials presently stored withheld on subcontractor pay "
+        "applications.",
+    )
+    construction_compliance_requirement_ids = fields.One2many(
+        comodel_name="construction.compliance.requirement",
+        inverse_name="order_id",
+        string="Compliance Requirements",
+        copy=True,
+    )
+    construction_pay_application_ids = fields.One2many(
+        comodel_name="construction.subcontract.pay.application",
+        inverse_name="order_id",
+        string="Pay Applications",
+    )
     construction_retainage_line_ids = fields.One2many(
         comodel_name="account.move.line",
         inverse_name="construction_retainage_order_id",

@@ -122,12 +122,42 @@ class PurchaseOrderLine(models.Model):
         "price_subtotal",
         "construction_qty_billed",
         "order_id.currency_rate",
+        "order_id.construction_is_subcontract",
+        "invoice_lines.balance",
+        "invoice_lines.move_id.state",
     )
     def _compute_construction_committed_amount(self):
         for line in self:
+            if line.order_id.construction_is_subcontract:
+                # Subcontract lines are billed by amount (pay applications).
+                line.construction_committed_amount = line._construction_open_by_amount()
+                continue
             line.construction_committed_amount = line._construction_open_amount(
                 line.product_qty - line.construction_qty_billed
             )
+
+    def _construction_open_by_amount(self):
+        """Untaxed value not yet billed on posted bills, company currency."""
+        self.ensure_one()
+        currency = self.company_id.currency_id
+        if self.display_type or self.state not in ("purchase", "done"):
+            return 0.0
+        ordered = self.price_subtotal
+        if self.currency_id and self.currency_id != currency:
+            ordered = ordered / (self.order_id.currency_rate or 1.0)
+        billed = 0.0
+        for inv_line in self.invoice_lines:
+            if inv_line.move_id.state != "posted":
+                continue
+            # balance: debit positive on bills, negative on refunds.
+            billed += inv_line.balance
+        open_amount = ordered - billed
+        # Never beyond the line's value nor past zero (deductive lines are negative).
+        if ordered >= 0:
+            open_amount = min(max(open_amount, 0.0), ordered)
+        else:
+            open_amount = max(min(open_amount, 0.0), ordered)
+        return currency.round(open_amount)
 
     def _construction_open_amount(self, qty):
         """Untaxed value of ``qty`` of this line in company currency, at the order's

@@ -33,6 +33,30 @@ class ResCompany(models.Model):
         "bills and debited when it is released.",
     )
 
+    construction_compliance_policy = fields.Selection(
+        selection=[("block", "Block approval"), ("warn", "Warn")],
+        string="Subcontract Compliance Policy",
+        default="block",
+        required=True,
+        help="A missing or expired required compliance document blocks the "
+        "approval of a subcontractor pay application, or only adds a warning.",
+    )
+    construction_lien_waiver_policy = fields.Selection(
+        selection=[("none", "Not required"), ("warn", "Warn"), ("block", "Block")],
+        string="Lien Waiver Policy",
+        default="none",
+        required=True,
+        help="Approving a subcontractor pay application needs a received "
+        "unconditional waiver matching the previous approved application (amount "
+        "and through date): block, warn, or not required.",
+    )
+    construction_compliance_warning_days = fields.Integer(
+        string="Compliance Expiry Warning (days)",
+        default=30,
+        help="Compliance documents expiring within this many days are 'expiring' "
+        "and raise an activity.",
+    )
+
     _sql_constraints = [
         (
             "construction_tolerances_positive",

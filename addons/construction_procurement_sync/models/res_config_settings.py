@@ -13,6 +13,15 @@ class ResConfigSettings(models.TransientModel):
     construction_receipt_tolerance = fields.Float(
         related="company_id.construction_receipt_tolerance", readonly=False
     )
+    construction_compliance_policy = fields.Selection(
+        related="company_id.construction_compliance_policy", readonly=False
+    )
+    construction_lien_waiver_policy = fields.Selection(
+        related="company_id.construction_lien_waiver_policy", readonly=False
+    )
+    construction_compliance_warning_days = fields.Integer(
+        related="company_id.construction_compliance_warning_days", readonly=False
+    )
     construction_retention_payable_account_id = fields.Many2one(
         related="company_id.construction_retention_payable_account_id", readonly=False
     )

@@ -378,3 +378,55 @@ class TestProcurementEvents(ProcurementCommon):
         self.assertEqual(payload["lines"][0]["line_id"], order.order_line.id)
         self.assertEqual(payload["lines"][0]["quantity"], 4.0)
         self.assertEqual(payload["lines"][0]["cost_code"], "T03-300")
+
+    # ---- subcontract_invoice.upsert ----
+
+    def test_subcontract_invoice_upsert(self):
+        sub = self._create_order(
+            [(self.erection, 1.0, 20000.0, self.cc_steel, self.subcontract)],
+            partner=self.steel_vendor,
+            construction_is_subcontract=True,
+            construction_retainage_percent=10.0,
+        )
+        sub.button_confirm()
+        line_id = sub.order_line.id
+
+        def requisition(version, work, **extra):
+            payload = {
+                "external_id": "REQ-SUB-1",
+                "order": sub.name,
+                "version": version,
+                "period_start": "2026-03-01",
+                "period_end": "2026-03-31",
+                "lines": [{"line_id": line_id, "work_this_period": work}],
+            }
+            payload.update(extra)
+            return payload
+
+        first = self._send("subcontract_invoice.upsert", "si-1", requisition(1, 4000))
+        self.assertEqual(first.state, "done")
+        app = first._result_records()
+        self.assertEqual(app.amount_this_period, 4000.0)
+        dup = self._send("subcontract_invoice.upsert", "si-1", requisition(1, 4000))
+        self.assertEqual(
+            self.env["construction.subcontract.pay.application"].search_count(
+                [("order_id", "=", sub.id)]
+            ),
+            1,
+        )
+        self.assertEqual(dup, first)
+        second = self._send(
+            "subcontract_invoice.upsert", "si-2", requisition(2, 5000, submit=True)
+        )
+        self.assertEqual(second.state, "done")
+        self.assertEqual(app.state, "under_review")
+        self.assertEqual(app.amount_this_period, 5000.0)
+        late = self._send("subcontract_invoice.upsert", "si-1b", requisition(1, 100))
+        self.assertEqual(late.state, "superseded")
+        self.assertEqual(app.amount_this_period, 5000.0)
+        too_much = self._send(
+            "subcontract_invoice.upsert", "si-3", requisition(3, 25000, submit=True)
+        )
+        self.assertEqual(too_much.state, "failed")
+        self.assertIn("above the scheduled value", too_much.last_error)
+        self.assertEqual(app.amount_this_period, 5000.0)

@@ -1,0 +1,608 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from .construction_compliance import compliance_today
+
+PAY_APP_STATES = [
+    ("draft", "Draft"),
+    ("under_review", "Under Review"),
+    ("revise_and_resubmit", "Revise and Resubmit"),
+    ("approved", "Approved"),
+    ("approved_as_noted", "Approved as Noted"),
+    ("paid", "Paid"),
+]
+APPROVED_STATES = ("approved", "approved_as_noted", "paid")
+
+
+class ConstructionSubcontractPayApplication(models.Model):
+    _name = "construction.subcontract.pay.application"
+    _description = "Subcontractor Pay Application"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "order_id, period_end, id"
+    _check_company_auto = True
+
+    name = fields.Char(
+        string="Number", required=True, copy=False, readonly=True, default="/"
+    )
+    order_id = fields.Many2one(
+        comodel_name="purchase.order",
+        string="Subcontract",
+        required=True,
+        index=True,
+        check_company=True,
+        tracking=True,
+        domain="[('construction_is_subcontract', '=', True),"
+        " ('state', 'in', ('purchase', 'done'))]",
+    )
+    partner_id = fields.Many2one(related="order_id.partner_id", store=True)
+    project_id = fields.Many2one(related="order_id.project_id", store=True)
+    company_id = fields.Many2one(
+        related="order_id.company_id", store=True, index=True, precompute=True
+    )
+    currency_id = fields.Many2one(related="order_id.currency_id", store=True)
+    application_type = fields.Selection(
+        selection=[
+            ("full", "Work, Materials and Retainage"),
+            ("work_materials", "Work and Materials"),
+            ("retainage", "Retainage Release Only"),
+        ],
+        required=True,
+        default="work_materials",
+        tracking=True,
+    )
+    period_start = fields.Date(required=True, tracking=True)
+    period_end = fields.Date(required=True, tracking=True)
+    state = fields.Selection(
+        selection=PAY_APP_STATES,
+        default="draft",
+        required=True,
+        copy=False,
+        tracking=True,
+        index=True,
+    )
+    line_ids = fields.One2many(
+        comodel_name="construction.subcontract.pay.application.line",
+        inverse_name="application_id",
+        string="Schedule of Values",
+        copy=False,
+    )
+    retainage_release_amount = fields.Monetary(
+        string="Retainage Released This Period", tracking=True
+    )
+    review_note = fields.Text(tracking=True)
+    lien_waiver_ids = fields.One2many(
+        comodel_name="construction.lien.waiver",
+        inverse_name="application_id",
+        string="Lien Waivers",
+    )
+    bill_id = fields.Many2one(
+        comodel_name="account.move", string="Vendor Bill", readonly=True, copy=False
+    )
+    amount_scheduled = fields.Monetary(compute="_compute_totals", store=True)
+    amount_this_period = fields.Monetary(
+        string="Billed This Period", compute="_compute_totals", store=True
+    )
+    amount_completed_stored = fields.Monetary(
+        string="Completed and Stored to Date", compute="_compute_totals", store=True
+    )
+    retainage_to_date = fields.Monetary(compute="_compute_totals", store=True)
+    retainage_this_period = fields.Monetary(
+        string="Retainage Withheld This Period", compute="_compute_totals", store=True
+    )
+    amount_due = fields.Monetary(
+        string="Current Payment Due", compute="_compute_totals", store=True
+    )
+
+    _sql_constraints = [
+        (
+            "release_positive",
+            "CHECK(retainage_release_amount >= 0)",
+            "The retainage released cannot be negative.",
+        ),
+    ]
+
+    @api.depends(
+        "line_ids.scheduled_value",
+        "line_ids.amount_this_period",
+        "line_ids.total_completed_stored",
+        "line_ids.retainage_to_date",
+        "line_ids.retainage_this_period",
+        "retainage_release_amount",
+    )
+    def _compute_totals(self):
+        for app in self:
+            lines = app.line_ids
+            app.amount_scheduled = sum(lines.mapped("scheduled_value"))
+            app.amount_this_period = sum(lines.mapped("amount_this_period"))
+            app.amount_completed_stored = sum(lines.mapped("total_completed_stored"))
+            app.retainage_to_date = sum(lines.mapped("retainage_to_date"))
+            app.retainage_this_period = sum(lines.mapped("retainage_this_period"))
+            app.amount_due = (
+                app.amount_this_period
+                - app.retainage_this_period
+                + app.retainage_release_amount
+            )
+
+    @api.constrains("period_start", "period_end")
+    def _check_period(self):
+        for app in self:
+            if app.period_end < app.period_start:
+                raise ValidationError(_("The period ends before it starts."))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        apps = super().create(vals_list)
+        for app in apps:
+            if not app.order_id.construction_is_subcontract:
+                raise ValidationError(
+                    _("%(order)s is not a subcontract.", order=app.order_id.name)
+                )
+            if app.order_id.state not in ("purchase", "done"):
+                raise ValidationError(
+                    _("%(order)s is not confirmed.", order=app.order_id.name)
+                )
+            if app.name == "/":
+                app.name = (
+                    self.env["ir.sequence"]
+                    .with_company(app.company_id)
+                    .next_by_code("construction.subcontract.pay.application")
+                    or "/"
+                )
+            if not app.line_ids:
+                app._fill_lines()
+        return apps
+
+    def _previous_lines(self, pol):
+        """Approved lines of earlier applications of this subcontract line."""
+        self.ensure_one()
+        return self.env["construction.subcontract.pay.application.line"].search(
+            [
+                ("purchase_line_id", "=", pol.id),
+                ("application_id.state", "in", APPROVED_STATES),
+                ("application_id", "!=", self.id),
+            ]
+        )
+
+    def _fill_lines(self):
+        self.ensure_one()
+        order = self.order_id
+        commands = []
+        for pol in order.order_line.filtered(lambda pl: not pl.display_type):
+            commands.append(
+                (
+                    0,
+                    0,
+                    {
+                        "purchase_line_id": pol.id,
+                        "retainage_percent": order.construction_retainage_percent,
+                        "retainage_stored_percent": (
+                            order.construction_retainage_stored_percent
+                        ),
+                    },
+                )
+            )
+        self.line_ids = commands
+        self._refresh_previous()
+        # Materials stay stored until the subcontractor reports them installed.
+        for line in self.line_ids:
+            line.stored_to_date = line.previous_stored
+
+    def _refresh_previous(self):
+        for app in self:
+            for line in app.line_ids:
+                prev = app._previous_lines(line.purchase_line_id)
+                line.write(
+                    {
+                        "previous_work": sum(prev.mapped("work_this_period")),
+                        "previous_stored": prev.sorted(
+                            lambda pl: (pl.application_id.period_end, pl.id)
+                        )[-1:].stored_to_date
+                        if prev
+                        else 0.0,
+                        "previous_retainage": sum(prev.mapped("retainage_this_period")),
+                    }
+                )
+
+    # ---- workflow ----
+
+    def action_submit(self):
+        for app in self:
+            if app.state not in ("draft", "revise_and_resubmit"):
+                raise UserError(_("Only a draft application can be submitted."))
+            app._refresh_previous()
+            app._check_amounts()
+        self.write({"state": "under_review"})
+
+    def action_revise(self):
+        for app in self:
+            if app.state != "under_review":
+                raise UserError(_("Only an application under review can be returned."))
+        self.write({"state": "revise_and_resubmit"})
+
+    def action_reset_draft(self):
+        for app in self:
+            if app.state not in ("under_review", "revise_and_resubmit"):
+                raise UserError(_("Approved applications cannot be reset."))
+        self.write({"state": "draft"})
+
+    def action_approve(self):
+        return self._approve("approved")
+
+    def action_approve_as_noted(self):
+        for app in self:
+            if not (app.review_note or "").strip():
+                raise UserError(_("Approving as noted needs a review note."))
+        return self._approve("approved_as_noted")
+
+    def action_mark_paid(self):
+        for app in self:
+            if app.state not in ("approved", "approved_as_noted") or (
+                app.bill_id.payment_state not in ("paid", "in_payment")
+            ):
+                raise UserError(
+                    _("%(app)s: its vendor bill is not paid.", app=app.name)
+                )
+        self.write({"state": "paid"})
+
+    def _approve(self, state):
+        for app in self:
+            if app.state != "under_review":
+                raise UserError(_("%(app)s is not under review.", app=app.name))
+            app._refresh_previous()
+            app._check_amounts()
+            app._check_compliance()
+            app._check_lien_waivers()
+            app.bill_id = app._create_bill()
+            app.state = state
+            self.env["construction.event"]._publish(
+                False,
+                "subcontract_invoice.approved",
+                app,
+                {
+                    "application": app.name,
+                    "order": app.order_id.name,
+                    "state": state,
+                    "amount_this_period": app.amount_this_period,
+                    "retainage_withheld": app.retainage_this_period,
+                    "retainage_released": app.retainage_release_amount,
+                    "amount_due": app.amount_due,
+                    "bill": app.bill_id.name or None,
+                },
+            )
+        return True
+
+    def _check_compliance(self):
+        self.ensure_one()
+        reqs = self.order_id.construction_compliance_requirement_ids
+        # Compliant on the day of approval and at the end of the billed period.
+        problems = []
+        for day in sorted({compliance_today(self), self.period_end}):
+            problems += [p for p in reqs._problems(day) if p not in problems]
+        if not problems:
+            return
+        message = _(
+            "%(order)s is not compliant:\n%(problems)s",
+            order=self.order_id.name,
+            problems="\n".join(problems),
+        )
+        if self.company_id.construction_compliance_policy == "block":
+            raise UserError(message)
+        self.message_post(body=message, subtype_xmlid="mail.mt_note")
+
+    def _check_lien_waivers(self):
+        """The previous approved application needs a received unconditional
+        waiver for its payment due, through its period end."""
+        self.ensure_one()
+        policy = self.company_id.construction_lien_waiver_policy
+        if policy == "none":
+            return
+        previous = self.search(
+            [
+                ("order_id", "=", self.order_id.id),
+                ("state", "in", APPROVED_STATES),
+                ("id", "!=", self.id),
+                ("period_end", "<", self.period_start),
+            ],
+            order="period_end desc, id desc",
+            limit=1,
+        )
+        if not previous:
+            return
+        currency = self.currency_id
+        waivers = previous.lien_waiver_ids.filtered(
+            lambda w: w.state == "received" and w.condition == "unconditional"
+        )
+        if not waivers:
+            problem = _(
+                "no received unconditional lien waiver for %(app)s", app=previous.name
+            )
+        elif not waivers.filtered(
+            lambda w: (
+                not currency.compare_amounts(w.amount, previous.amount_due)
+                and w.through_date >= previous.period_end
+            )
+        ):
+            problem = _(
+                "the lien waivers of %(app)s do not match its payment of %(amount)s "
+                "through %(date)s",
+                app=previous.name,
+                amount=currency.format(previous.amount_due),
+                date=previous.period_end,
+            )
+        else:
+            return
+        message = _("%(app)s: %(problem)s.", app=self.name, problem=problem)
+        if policy == "block":
+            raise UserError(message)
+        self.message_post(body=message, subtype_xmlid="mail.mt_note")
+
+    def _check_amounts(self):
+        self.ensure_one()
+        currency = self.currency_id
+        for line in self.line_ids:
+            line._check_line()
+        if self.application_type == "retainage":
+            if any(
+                not currency.is_zero(line.amount_this_period) for line in self.line_ids
+            ):
+                raise ValidationError(
+                    _("A retainage release application bills no work or materials.")
+                )
+        elif self.application_type == "work_materials" and not currency.is_zero(
+            self.retainage_release_amount
+        ):
+            raise ValidationError(
+                _("Choose the type with retainage to release retainage.")
+            )
+        order = self.order_id
+        pending = sum(
+            line.balance
+            for line in order.construction_retainage_line_ids
+            if line.construction_retainage_kind == "release"
+            and line.parent_state == "draft"
+        )
+        held = currency.round(order.construction_retainage_balance - pending)
+        if currency.compare_amounts(self.retainage_release_amount, held) > 0:
+            raise ValidationError(
+                _(
+                    "%(order)s holds %(held)s of retainage: %(amount)s cannot be "
+                    "released.",
+                    order=order.name,
+                    held=currency.format(held),
+                    amount=currency.format(self.retainage_release_amount),
+                )
+            )
+
+    def _create_bill(self):
+        self.ensure_one()
+        order = self.order_id
+        account = order.company_id._construction_retention_payable_account()
+        lines = []
+        for line in self.line_ids:
+            if self.currency_id.is_zero(line.amount_this_period):
+                continue
+            pol = line.purchase_line_id
+            vals = pol._prepare_account_move_line()
+            vals.update(
+                {
+                    "name": _("%(app)s: %(line)s", app=self.name, line=pol.name),
+                    "quantity": 1.0,
+                    "price_unit": line.amount_this_period,
+                    "tax_ids": [(5, 0, 0)],
+                }
+            )
+            lines.append((0, 0, vals))
+        if not self.currency_id.is_zero(self.retainage_this_period):
+            lines.append(
+                (
+                    0,
+                    0,
+                    {
+                        "name": _("Retainage withheld on %(app)s", app=self.name),
+                        "account_id": account.id,
+                        "quantity": 1.0,
+                        "price_unit": -self.retainage_this_period,
+                        "tax_ids": [(5, 0, 0)],
+                        "construction_retainage_order_id": order.id,
+                        "construction_retainage_kind": "withhold",
+                    },
+                )
+            )
+        if not self.currency_id.is_zero(self.retainage_release_amount):
+            lines.append(
+                (
+                    0,
+                    0,
+                    {
+                        "name": _("Retainage released on %(app)s", app=self.name),
+                        "account_id": account.id,
+                        "quantity": 1.0,
+                        "price_unit": self.retainage_release_amount,
+                        "tax_ids": [(5, 0, 0)],
+                        "construction_retainage_order_id": order.id,
+                        "construction_retainage_kind": "release",
+                    },
+                )
+            )
+        if not lines:
+            raise UserError(_("%(app)s bills nothing.", app=self.name))
+        return (
+            self.env["account.move"]
+            .with_company(order.company_id)
+            .create(
+                {
+                    "move_type": "in_invoice",
+                    "partner_id": order.partner_id.id,
+                    "company_id": order.company_id.id,
+                    "currency_id": self.currency_id.id,
+                    "invoice_origin": order.name,
+                    "ref": self.name,
+                    "invoice_date": self.period_end,
+                    "construction_sub_pay_app_id": self.id,
+                    "invoice_line_ids": lines,
+                }
+            )
+        )
+
+
+class ConstructionSubcontractPayApplicationLine(models.Model):
+    _name = "construction.subcontract.pay.application.line"
+    _description = "Subcontractor Pay Application Line (G703)"
+    _order = "application_id, sequence, id"
+
+    application_id = fields.Many2one(
+        comodel_name="construction.subcontract.pay.application",
+        required=True,
+        ondelete="cascade",
+        index=True,
+    )
+    company_id = fields.Many2one(related="application_id.company_id", store=True)
+    currency_id = fields.Many2one(related="application_id.currency_id")
+    sequence = fields.Integer(related="purchase_line_id.sequence")
+    purchase_line_id = fields.Many2one(
+        comodel_name="purchase.order.line",
+        string="Schedule of Values Line",
+        required=True,
+        ondelete="restrict",
+    )
+    name = fields.Text(related="purchase_line_id.name", string="Description")
+    cost_code_id = fields.Many2one(related="purchase_line_id.construction_cost_code_id")
+    scheduled_value = fields.Monetary(
+        string="C. Scheduled Value", compute="_compute_columns", store=True
+    )
+    previous_work = fields.Monetary(
+        string="D. From Previous Application", readonly=True
+    )
+    previous_stored = fields.Monetary(readonly=True)
+    previous_retainage = fields.Monetary(readonly=True)
+    work_this_period = fields.Monetary(string="E. Work This Period")
+    percent_this_period = fields.Float(
+        string="Work This Period (%)",
+        compute="_compute_percent_this_period",
+        inverse="_inverse_percent_this_period",
+        digits=(5, 2),
+    )
+    stored_to_date = fields.Monetary(string="F. Materials Presently Stored")
+    total_completed_stored = fields.Monetary(
+        string="G. Completed and Stored", compute="_compute_columns", store=True
+    )
+    percent_complete = fields.Float(
+        string="G/C (%)", compute="_compute_columns", store=True, digits=(5, 2)
+    )
+    balance_to_finish = fields.Monetary(
+        string="H. Balance to Finish", compute="_compute_columns", store=True
+    )
+    amount_this_period = fields.Monetary(
+        string="Billed This Period", compute="_compute_columns", store=True
+    )
+    retainage_percent = fields.Float(string="Retainage on Work (%)", digits=(5, 2))
+    retainage_stored_percent = fields.Float(
+        string="Retainage on Stored (%)", digits=(5, 2)
+    )
+    retainage_to_date = fields.Monetary(
+        string="I. Retainage", compute="_compute_columns", store=True
+    )
+    retainage_this_period = fields.Monetary(compute="_compute_columns", store=True)
+    rejected = fields.Boolean()
+    rejection_reason = fields.Char()
+
+    _sql_constraints = [
+        (
+            "rates_range",
+            "CHECK(retainage_percent >= 0 AND retainage_percent <= 100 "
+            "AND retainage_stored_percent >= 0 AND retainage_stored_percent <= 100)",
+            "Retainage rates must be between 0 and 100 percent.",
+        ),
+    ]
+
+    @api.depends(
+        "purchase_line_id.price_subtotal",
+        "previous_work",
+        "previous_stored",
+        "previous_retainage",
+        "work_this_period",
+        "stored_to_date",
+        "retainage_percent",
+        "retainage_stored_percent",
+        "rejected",
+    )
+    def _compute_columns(self):
+        for line in self:
+            currency = line.currency_id or line.env.company.currency_id
+            scheduled = line.purchase_line_id.price_subtotal
+            work = 0.0 if line.rejected else line.work_this_period
+            stored = line.previous_stored if line.rejected else line.stored_to_date
+            work_to_date = line.previous_work + work
+            total = work_to_date + stored
+            line.scheduled_value = scheduled
+            line.total_completed_stored = total
+            line.percent_complete = total / scheduled * 100.0 if scheduled else 0.0
+            line.balance_to_finish = scheduled - total
+            line.amount_this_period = currency.round(
+                work + stored - line.previous_stored
+            )
+            retainage = currency.round(
+                work_to_date * line.retainage_percent / 100.0
+            ) + currency.round(stored * line.retainage_stored_percent / 100.0)
+            line.retainage_to_date = retainage
+            line.retainage_this_period = retainage - line.previous_retainage
+
+    @api.depends("work_this_period", "scheduled_value")
+    def _compute_percent_this_period(self):
+        for line in self:
+            line.percent_this_period = (
+                line.work_this_period / line.scheduled_value * 100.0
+                if line.scheduled_value
+                else 0.0
+            )
+
+    def _inverse_percent_this_period(self):
+        for line in self:
+            line.work_this_period = line.currency_id.round(
+                line.purchase_line_id.price_subtotal * line.percent_this_period / 100.0
+            )
+
+    @api.constrains("rejected", "rejection_reason")
+    def _check_rejection(self):
+        for line in self:
+            if line.rejected and not (line.rejection_reason or "").strip():
+                raise ValidationError(
+                    _("A rejected line needs a reason: %(line)s", line=line.name)
+                )
+
+    def _check_line(self):
+        for line in self:
+            currency = line.currency_id
+            if (
+                currency.compare_amounts(line.work_this_period, 0.0) < 0
+                or currency.compare_amounts(line.stored_to_date, 0.0) < 0
+            ):
+                raise ValidationError(
+                    _("%(line)s: amounts cannot be negative.", line=line.name)
+                )
+            if (
+                currency.compare_amounts(
+                    line.total_completed_stored, line.scheduled_value
+                )
+                > 0
+            ):
+                raise ValidationError(
+                    _(
+                        "%(line)s: completed and stored %(total)s is above the "
+                        "scheduled value %(scheduled)s.",
+                        line=line.name,
+                        total=currency.format(line.total_completed_stored),
+                        scheduled=currency.format(line.scheduled_value),
+                    )
+                )
+
+    def write(self, vals):
+        locked = self.filtered(
+            lambda line: (
+                line.application_id.state
+                not in ("draft", "under_review", "revise_and_resubmit")
+            )
+        )
+        if locked:
+            raise UserError(_("Lines of an approved application cannot be changed."))
+        return super().write(vals)
