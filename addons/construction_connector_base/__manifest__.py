@@ -2,12 +2,12 @@
     "name": "Construction Connector Base",
     "summary": "Cost codes, project job-cost budgets and the integration framework "
     "shared by the construction suite",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",
     "website": "https://github.com/construction-suite/odoo-construction",
-    "depends": ["project", "account", "mail", "queue_job"],
+    "depends": ["project", "account", "mail", "queue_job", "base_automation"],
     "external_dependencies": {"python": ["jsonschema", "requests"]},
     "data": [
         "security/construction_security.xml",
@@ -25,6 +25,10 @@
         "views/construction_outbox_views.xml",
         "views/construction_binding_views.xml",
         "views/construction_menus.xml",
+        "views/ir_actions_server_views.xml",
+        "views/construction_outbound_send_wizard_views.xml",
+        "views/construction_job_cost_export_views.xml",
+        "data/construction_outbound_action_data.xml",
     ],
     "demo": [
         "demo/construction_demo.xml",

@@ -128,6 +128,40 @@ class ConstructionApiV1(http.Controller):
         return self._dispatch(self._replay_event, event_id)
 
     @http.route(
+        f"{PREFIX}/outbox",
+        type="http",
+        auth="none",
+        methods=["GET"],
+        csrf=False,
+        save_session=False,
+    )
+    def list_outbox(self, **kwargs):
+        return self._dispatch(self._list_outbox)
+
+    @http.route(
+        f"{PREFIX}/outbox/<int:message_id>",
+        type="http",
+        auth="none",
+        methods=["GET"],
+        csrf=False,
+        save_session=False,
+    )
+    def get_outbox_message(self, message_id, **kwargs):
+        return self._dispatch(self._get_outbox_message, message_id)
+
+    @http.route(
+        f"{PREFIX}/outbox/<int:message_id>/replay",
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+        readonly=False,
+    )
+    def replay_outbox_message(self, message_id, **kwargs):
+        return self._dispatch(self._replay_outbox_message, message_id)
+
+    @http.route(
         f"{PREFIX}/health",
         type="http",
         auth="none",
@@ -465,3 +499,87 @@ class ConstructionApiV1(http.Controller):
             )
         event.action_replay()
         return _json_response(event._to_api(), 202)
+
+    # ---- outbox ----
+
+    def _own_message(self, backend, message_id):
+        message = request.env["construction.outbox.message"].search(
+            [("id", "=", message_id), ("backend_id", "=", backend.id)]
+        )
+        if not message:
+            raise ApiProblem(404, "not-found", "Not found", "No such message.")
+        return message
+
+    def _int_arg(self, name, default, minimum, maximum):
+        raw = request.httprequest.args.get(name)
+        if raw in (None, ""):
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = None
+        if value is None or not minimum <= value <= maximum:
+            raise self._validation_problem(
+                [
+                    {
+                        "pointer": f"/query/{name}",
+                        "detail": f"An integer from {minimum} to {maximum}.",
+                    }
+                ]
+            )
+        return value
+
+    def _list_outbox(self):
+        backend = self._authenticate()
+        Outbox = request.env["construction.outbox.message"]
+        args = request.httprequest.args
+        domain = [("backend_id", "=", backend.id)]
+        states = [s for s in args.getlist("state") for s in s.split(",") if s]
+        known = dict(Outbox._fields["state"].selection)
+        unknown = [s for s in states if s not in known]
+        if unknown:
+            raise self._validation_problem(
+                [
+                    {
+                        "pointer": "/query/state",
+                        "detail": f"Unknown state(s) {', '.join(unknown)}; one of "
+                        f"{', '.join(known)}.",
+                    }
+                ]
+            )
+        if states:
+            domain.append(("state", "in", states))
+        if args.get("event_type"):
+            domain.append(("event_type", "=", args["event_type"]))
+        limit = self._int_arg("limit", 50, 1, 200)
+        offset = self._int_arg("offset", 0, 0, 10**9)
+        total = Outbox.search_count(domain)
+        messages = Outbox.search(domain, limit=limit, offset=offset, order="id desc")
+        return _json_response(
+            {
+                "total": total,
+                "limit": limit,
+                "offset": offset,
+                "items": [message._to_api() for message in messages],
+            },
+            200,
+        )
+
+    def _get_outbox_message(self, message_id):
+        backend = self._authenticate()
+        return _json_response(self._own_message(backend, message_id)._to_api(), 200)
+
+    def _replay_outbox_message(self, message_id):
+        backend = self._authenticate()
+        message = self._own_message(backend, message_id)
+        self._check_rate(backend)
+        if message.state not in ("failed", "dead"):
+            raise ApiProblem(
+                409,
+                "not-replayable",
+                "Message not replayable",
+                "Only failed or dead messages can be replayed; "
+                f"this one is {message.state}.",
+            )
+        message.action_replay()
+        return _json_response(message._to_api(), 202)

@@ -12,3 +12,7 @@ from . import construction_api_usage
 from . import construction_secret_display
 from . import construction_outbox
 from . import queue_job
+from . import ir_actions_server
+from . import construction_job_cost_export
+from . import construction_outbound_mixin
+from . import account_move

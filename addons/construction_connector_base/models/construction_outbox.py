@@ -2,6 +2,7 @@ import json
 import logging
 import time
 import uuid
+from datetime import timedelta
 
 import requests
 
@@ -69,6 +70,11 @@ class ConstructionOutboxMessage(models.Model):
         "order, per system.",
     )
     payload = fields.Text(readonly=True, help="The exact JSON body sent.")
+    payload_purged = fields.Boolean(
+        readonly=True,
+        help="The body and the response were cleared by the purge of delivered "
+        "messages; the delivery metadata is kept.",
+    )
     idempotency_key = fields.Char(
         required=True,
         readonly=True,
@@ -126,9 +132,17 @@ class ConstructionOutboxMessage(models.Model):
         return backends.filtered(lambda b: b._receives(event_type))
 
     @api.model
-    def _publish(self, backend, event_type, record, payload):
-        """Store one message per subscribed backend, in the current transaction."""
-        backends = self._subscribed_backends(backend, event_type, record)
+    def _publish(self, backend, event_type, record, payload, subscribed_only=True):
+        """Store one message per subscribed backend, in the current transaction.
+
+        With ``subscribed_only=False`` (an explicit "Send to" by a user), every
+        given ``backend`` that has an endpoint receives it, subscribed or not.
+        """
+        if subscribed_only or not backend:
+            backends = self._subscribed_backends(backend, event_type, record)
+        else:
+            # sudo: integration configuration; only the ids of the given systems.
+            backends = backend.sudo().filtered(lambda b: b.active and b.outbound_url)
         if not backends:
             return self.browse()
         record = record[:1] if record else None
@@ -358,6 +372,66 @@ class ConstructionOutboxMessage(models.Model):
             "res_id": self.res_id,
             "view_mode": "form",
         }
+
+    # ---- API ----
+
+    def _to_api(self):
+        """The message as the outbox API shows it to its external system."""
+        self.ensure_one()
+
+        def stamp(value):
+            return fields.Datetime.to_string(value) + "Z" if value else None
+
+        try:
+            payload = json.loads(self.payload) if self.payload else None
+        except ValueError:
+            payload = None
+        return {
+            "id": self.id,
+            "event_type": self.event_type,
+            "idempotency_key": self.idempotency_key,
+            "state": self.state,
+            "attempts": self.attempts,
+            "replay_count": self.replay_count,
+            "created_at": stamp(self.create_date),
+            "last_attempt_at": stamp(self.last_attempt_date),
+            "sent_at": stamp(self.sent_date),
+            "last_http_status": self.last_http_status or None,
+            "last_error": self.last_error or None,
+            "record": {"model": self.res_model, "id": self.res_id}
+            if self.res_model
+            else None,
+            "payload_purged": self.payload_purged,
+            "payload": payload,
+            "links": {
+                "replay": f"/api/construction/v1/outbox/{self.id}/replay",
+            },
+        }
+
+    # ---- PURGE ----
+
+    @api.model
+    def _cron_purge_bodies(self):
+        """Clear the body and response of messages delivered more than
+        ``outbox_purge_days`` days ago (0 disables it); the metadata stays."""
+        days = self._get_param("outbox_purge_days", 30)
+        if days <= 0:
+            return 0
+        limit = fields.Datetime.now() - timedelta(days=days)
+        # sudo: scheduled housekeeping over every company's outbox.
+        messages = self.sudo().search(
+            [
+                ("state", "=", "done"),
+                ("sent_date", "<", limit),
+                ("payload_purged", "=", False),
+            ]
+        )
+        if messages:
+            messages.write(
+                {"payload": False, "last_response": False, "payload_purged": True}
+            )
+            _logger.info("Outbox: purged the bodies of %s messages.", len(messages))
+        return len(messages)
 
     # ---- JOB STATE ----
 

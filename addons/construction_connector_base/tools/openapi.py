@@ -110,6 +110,61 @@ STATIC_SCHEMAS = {
             "links": {"type": "object"},
         },
     },
+    "OutboxMessage": {
+        "type": "object",
+        "description": "An outbound message sent (or to be sent) to this system.",
+        "required": ["id", "event_type", "idempotency_key", "state"],
+        "properties": {
+            "id": {"type": "integer"},
+            "event_type": {"type": "string"},
+            "idempotency_key": {
+                "type": "string",
+                "description": "Sent as Idempotency-Key on every attempt.",
+            },
+            "state": {
+                "type": "string",
+                "enum": [
+                    "pending",
+                    "sending",
+                    "retrying",
+                    "done",
+                    "failed",
+                    "dead",
+                    "cancelled",
+                ],
+            },
+            "attempts": {"type": "integer"},
+            "replay_count": {"type": "integer"},
+            "created_at": {"type": ["string", "null"]},
+            "last_attempt_at": {"type": ["string", "null"]},
+            "sent_at": {"type": ["string", "null"]},
+            "last_http_status": {"type": ["integer", "null"]},
+            "last_error": {"type": ["string", "null"]},
+            "record": {
+                "type": ["object", "null"],
+                "properties": {
+                    "model": {"type": "string"},
+                    "id": {"type": "integer"},
+                },
+            },
+            "payload_purged": {"type": "boolean"},
+            "payload": {
+                "type": ["object", "null"],
+                "description": "The JSON body sent (null once purged).",
+            },
+            "links": {"type": "object"},
+        },
+    },
+    "OutboxPage": {
+        "type": "object",
+        "required": ["total", "limit", "offset", "items"],
+        "properties": {
+            "total": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "items": {"type": "array", "items": _ref("OutboxMessage")},
+        },
+    },
     "BatchResult": {
         "type": "object",
         "required": ["batch", "items"],
@@ -139,6 +194,100 @@ def _payload_schema(event_type):
     schema.pop("$schema", None)
     schema.pop("$id", None)
     return schema
+
+
+def _outbox_paths():
+    message_id = {
+        "name": "message_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer"},
+    }
+    not_found = _problem_response("Not an outbound message of this system")
+    return {
+        f"{PREFIX}/outbox": {
+            "get": {
+                "operationId": "list_outbox",
+                "summary": "This system's outbound messages, newest first",
+                "tags": ["outbox"],
+                "parameters": [
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "required": False,
+                        "description": "Comma-separated states, e.g. failed,dead.",
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "event_type",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                    },
+                    {
+                        "name": "offset",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 0},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "One page of messages",
+                        "content": {"application/json": {"schema": _ref("OutboxPage")}},
+                    },
+                    "401": COMMON_ERRORS["401"],
+                    "403": COMMON_ERRORS["403"],
+                    "422": _problem_response("Unknown state or bad limit/offset"),
+                },
+            }
+        },
+        f"{PREFIX}/outbox/{{message_id}}": {
+            "get": {
+                "operationId": "get_outbox_message",
+                "summary": "State, attempts and body of an outbound message",
+                "tags": ["outbox"],
+                "parameters": [message_id],
+                "responses": {
+                    "200": {
+                        "description": "The message",
+                        "content": {
+                            "application/json": {"schema": _ref("OutboxMessage")}
+                        },
+                    },
+                    "401": COMMON_ERRORS["401"],
+                    "404": not_found,
+                },
+            }
+        },
+        f"{PREFIX}/outbox/{{message_id}}/replay": {
+            "post": {
+                "operationId": "replay_outbox_message",
+                "summary": "Deliver a failed or dead message again (same "
+                "idempotency key)",
+                "tags": ["outbox"],
+                "parameters": [message_id],
+                "responses": {
+                    "202": {
+                        "description": "Queued for delivery again",
+                        "content": {
+                            "application/json": {"schema": _ref("OutboxMessage")}
+                        },
+                    },
+                    "401": COMMON_ERRORS["401"],
+                    "404": not_found,
+                    "409": _problem_response("The message is not failed or dead"),
+                    "429": COMMON_ERRORS["429"],
+                },
+            }
+        },
+    }
 
 
 def build_openapi(event_types, version="1.0.0"):
@@ -259,6 +408,7 @@ def build_openapi(event_types, version="1.0.0"):
             },
         }
     }
+    paths.update(_outbox_paths())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -269,7 +419,7 @@ def build_openapi(event_types, version="1.0.0"):
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "tags": [{"name": "events"}],
+        "tags": [{"name": "events"}, {"name": "outbox"}],
         "paths": paths,
         "components": {
             "schemas": schemas,

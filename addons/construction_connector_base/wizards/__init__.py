@@ -1,0 +1,1 @@
+from . import construction_outbound_send_wizard
