@@ -2,7 +2,7 @@
     "name": "Construction Billing",
     "summary": "Schedules of values, AIA G702/G703 progress billing, milestone"
     " billing and retainage",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",
@@ -19,6 +19,7 @@
         "views/res_config_settings_views.xml",
         "views/construction_billing_menus.xml",
         "report/pay_application_report.xml",
+        "data/construction_outbound_data.xml",
     ],
     "demo": [
         "demo/construction_billing_demo.xml",

@@ -32,9 +32,9 @@ class AccountMove(models.Model):
         self.filtered("construction_pay_application_id")._check_pay_application_match()
         posted = super()._post(soft=soft)
         posted.construction_contract_id._reconcile_retention()
-        posted.filtered("construction_contract_id")._construction_billing_publish(
-            "billing.invoice_posted"
-        )
+        # billing.invoice_posted is sent by the automation rule "Send posted
+        # contract invoices" (data/construction_outbound_data.xml).
+        posted.construction_release_id._construction_publish_released()
         return posted
 
     def _compute_payment_state(self):

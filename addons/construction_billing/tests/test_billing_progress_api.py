@@ -219,9 +219,13 @@ class TestBillingProgressApi(BillingCommon):
         calls = [(call.args[2], call.args[3]) for call in publish.call_args_list]
         self.assertEqual(
             [(event_type, record) for event_type, record in calls],
-            [("billing.invoice_posted", invoice), ("billing.invoice_paid", invoice)],
+            [
+                ("billing.pay_application_certified", app),
+                ("billing.invoice_posted", invoice),
+                ("billing.invoice_paid", invoice),
+            ],
         )
-        payload = publish.call_args_list[0].args[4]
+        payload = publish.call_args_list[1].args[4]
         self.assertEqual(payload["pay_application"], 1)
         self.assertEqual(payload["amount_total"], 9000.0)
         self.assertEqual(payload["period_to"], "2026-01-31")

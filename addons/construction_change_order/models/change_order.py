@@ -1006,7 +1006,8 @@ class ConstructionChangeOrder(models.Model):
                     cost=order.currency_id.format(order.amount_cost),
                 ),
             )
-        self._publish_event("change_order.status")
+        # change_order.status is sent by the automation rule "Send change order
+        # status changes" (data/construction_outbound_data.xml), not from here.
 
     def _revert_approval_effects(self):
         """Undo ``_apply_approval_effects`` (void after approval), same transaction."""
@@ -1019,7 +1020,6 @@ class ConstructionChangeOrder(models.Model):
                     side=dict(SIDES)[order.side],
                 ),
             )
-        self._publish_event("change_order.status")
 
     def _get_commitment_amount(self):
         """Current value of the commitment this change order changes.

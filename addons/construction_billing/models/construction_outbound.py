@@ -1,0 +1,97 @@
+from odoo import fields, models
+
+POSTED_EVENT = "billing.invoice_posted"
+CERTIFIED_EVENT = "billing.pay_application_certified"
+RETAINAGE_EVENT = "billing.retainage_released"
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    def _construction_outbound_payload(self):
+        payload = super()._construction_outbound_payload()
+        if self.construction_contract_id:
+            payload.update(self._construction_billing_event_payload())
+        return payload
+
+    def _construction_publish_posted(self):
+        """Automation rule "Send posted contract invoices"."""
+        self.filtered("construction_contract_id")._construction_billing_publish(
+            POSTED_EVENT
+        )
+
+
+class ConstructionPayApplication(models.Model):
+    """Outbound: certification (automation rule) and "Send to External System"."""
+
+    _name = "construction.pay.application"
+    _inherit = ["construction.pay.application", "construction.outbound.mixin"]
+
+    def _construction_outbound_event_type(self):
+        return "pay_application.sync"
+
+    def _construction_outbound_payload(self):
+        self.ensure_one()
+        return {
+            "pay_application": self.number,
+            "name": self.name,
+            "contract": self.contract_id.name,
+            "project": self.project_id.display_name,
+            "owner": self.partner_id.name,
+            "period_to": fields.Date.to_string(self.period_to),
+            "state": self.state,
+            "currency": self.currency_id.name,
+            "original_contract_sum": self.original_contract_sum,
+            "net_change_orders": self.net_change_orders,
+            "contract_sum_to_date": self.contract_sum_to_date,
+            "completed_and_stored_to_date": self.total_completed_stored,
+            "retainage_total": self.retainage_total,
+            "retainage_this_period": self.retainage_this_period,
+            "earned_less_retainage": self.earned_less_retainage,
+            "previous_certificates": self.previous_certificates,
+            "current_payment_due": self.current_payment_due,
+            "balance_to_finish": self.balance_to_finish,
+            "invoice": self.invoice_id.name or None,
+        }
+
+    def _construction_publish_certified(self):
+        """Automation rule "Send certified pay applications"."""
+        Event = self.env["construction.event"]
+        for app in self:
+            Event._publish(
+                False, CERTIFIED_EVENT, app, app._construction_outbound_payload()
+            )
+
+
+class ConstructionRetainageRelease(models.Model):
+    _inherit = "construction.retainage.release"
+
+    def _construction_publish_released(self):
+        """``billing.retainage_released``: the release's invoice was posted."""
+        Event = self.env["construction.event"]
+        for release in self:
+            contract = release.contract_id
+            currency = release.currency_id
+            Event._publish(
+                False,
+                RETAINAGE_EVENT,
+                release,
+                {
+                    "release": release.name,
+                    "contract": contract.name,
+                    "project": release.project_id.display_name,
+                    "owner": release.partner_id.name,
+                    "date": fields.Date.to_string(release.date),
+                    "currency": currency.name,
+                    "amount_released": currency.round(release.amount_total),
+                    "invoice": release.invoice_id.name or None,
+                    "lines": [
+                        {
+                            "item": line.display_name,
+                            "amount": currency.round(line.amount),
+                        }
+                        for line in release.line_ids
+                        if not currency.is_zero(line.amount)
+                    ],
+                },
+            )
