@@ -253,22 +253,9 @@ class ConstructionSubcontractPayApplication(models.Model):
             app._check_compliance()
             app._check_lien_waivers()
             app.bill_id = app._create_bill()
+            # subcontract_invoice.approved is sent by the automation rule "Send
+            # approved subcontractor pay applications" (outbound data file).
             app.state = state
-            self.env["construction.event"]._publish(
-                False,
-                "subcontract_invoice.approved",
-                app,
-                {
-                    "application": app.name,
-                    "order": app.order_id.name,
-                    "state": state,
-                    "amount_this_period": app.amount_this_period,
-                    "retainage_withheld": app.retainage_this_period,
-                    "retainage_released": app.retainage_release_amount,
-                    "amount_due": app.amount_due,
-                    "bill": app.bill_id.name or None,
-                },
-            )
         return True
 
     def _check_compliance(self):

@@ -397,7 +397,8 @@ class PurchaseOrder(models.Model):
             lambda o: o.state in ("purchase", "done") and before[o] != o.state
         )
         approved.order_line._construction_refresh_budgets()
-        approved._construction_publish("purchase_order.confirmed")
+        # purchase_order.confirmed is sent by the automation rule "Send confirmed
+        # purchase orders" (data/construction_outbound_data.xml).
         return result
 
     def button_cancel(self):

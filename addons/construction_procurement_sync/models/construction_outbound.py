@@ -1,0 +1,117 @@
+from odoo import models
+
+CONFIRMED_EVENT = "purchase_order.confirmed"
+SUB_APPROVED_EVENT = "subcontract_invoice.approved"
+SUB_RETAINAGE_EVENT = "purchase_order.retainage_released"
+
+
+class PurchaseOrder(models.Model):
+    """Outbound: confirmation (automation rule), retainage released and
+    "Send to External System"."""
+
+    _name = "purchase.order"
+    _inherit = ["purchase.order", "construction.outbound.mixin"]
+
+    def _construction_outbound_event_type(self):
+        return "purchase_order.sync"
+
+    def _construction_outbound_payload(self):
+        return self._construction_portal_payload()
+
+    def _construction_publish_confirmed(self):
+        """Automation rule "Send confirmed purchase orders"."""
+        self._construction_publish(CONFIRMED_EVENT)
+
+
+class ConstructionSubcontractPayApplication(models.Model):
+    _name = "construction.subcontract.pay.application"
+    _inherit = [
+        "construction.subcontract.pay.application",
+        "construction.outbound.mixin",
+    ]
+
+    def _construction_outbound_event_type(self):
+        return "subcontract_pay_application.sync"
+
+    def _construction_outbound_payload(self):
+        self.ensure_one()
+        return {
+            "application": self.name,
+            "order": self.order_id.name,
+            "vendor": self.order_id.partner_id.name,
+            "state": self.state,
+            "period_start": self.period_start and str(self.period_start) or None,
+            "period_end": self.period_end and str(self.period_end) or None,
+            "amount_this_period": self.amount_this_period,
+            "retainage_withheld": self.retainage_this_period,
+            "retainage_released": self.retainage_release_amount,
+            "amount_due": self.amount_due,
+            "bill": self.bill_id.name or None,
+        }
+
+    def _construction_publish_approved(self):
+        """Automation rule "Send approved subcontractor pay applications"."""
+        Event = self.env["construction.event"]
+        for app in self:
+            Event._publish(
+                False, SUB_APPROVED_EVENT, app, app._construction_outbound_payload()
+            )
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    def _construction_outbound_payload(self):
+        payload = super()._construction_outbound_payload()
+        orders = self.invoice_line_ids.purchase_line_id.order_id
+        payload["purchase_orders"] = sorted(orders.mapped("name"))
+        payload["subcontract_pay_application"] = (
+            self.construction_sub_pay_app_id.name or None
+        )
+        return payload
+
+    def _post(self, soft=True):
+        posted = super()._post(soft=soft)
+        posted._construction_publish_retainage_released()
+        return posted
+
+    def _construction_publish_retainage_released(self):
+        """``purchase_order.retainage_released``: a vendor bill releasing
+        retainage held on a subcontract was posted (one event per order)."""
+        lines = self.invoice_line_ids.filtered(
+            lambda line: (
+                line.construction_retainage_kind == "release"
+                and line.construction_retainage_order_id
+            )
+        )
+        if not lines:
+            return
+        Event = self.env["construction.event"]
+        for move in lines.move_id:
+            move_lines = lines.filtered(lambda line, m=move: line.move_id == m)
+            for order in move_lines.construction_retainage_order_id:
+                currency = order.company_id.currency_id
+                released = currency.round(
+                    sum(
+                        move_lines.filtered(
+                            lambda line, o=order: (
+                                line.construction_retainage_order_id == o
+                            )
+                        ).mapped("balance")
+                    )
+                )
+                Event._publish(
+                    False,
+                    SUB_RETAINAGE_EVENT,
+                    order,
+                    {
+                        "order": order.name,
+                        "vendor": order.partner_id.name,
+                        "project": order.project_id.name or None,
+                        "bill": move.name,
+                        "date": str(move.invoice_date or move.date),
+                        "currency": currency.name,
+                        "amount_released": released,
+                        "retainage_held_after": order.construction_retainage_balance,
+                    },
+                )
