@@ -101,5 +101,6 @@ class ConstructionBudget(models.Model):
     @api.model
     def _cron_export_job_cost(self):
         """Scheduled: export every active project's budget to its subscribers."""
-        budgets = self.search([("project_id.active", "=", True)])
+        # sudo: scheduled export of every company's projects (no user context).
+        budgets = self.sudo().search([("project_id.active", "=", True)])
         return budgets._export_job_cost()

@@ -44,7 +44,20 @@ class IrActionsServer(models.Model):
         for action in queued:
             action._construction_enqueue_run()
         inline = self - queued
-        return super(IrActionsServer, inline).run() if inline else False
+        if inline:
+            return super(IrActionsServer, inline).run()
+        if queued:
+            # Shown when run from the Action menu or a button; automation rules
+            # and crons ignore it.
+            return {
+                "type": "ir.actions.client",
+                "tag": "display_notification",
+                "params": {
+                    "type": "info",
+                    "message": _("Queued: the action runs in the background."),
+                },
+            }
+        return False
 
     def _construction_enqueue_run(self):
         """Store the job that runs this action on the context's records."""

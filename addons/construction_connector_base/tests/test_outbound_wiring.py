@@ -5,7 +5,7 @@ import json
 from datetime import timedelta
 
 from odoo import Command, fields
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from .common import ConstructionCommon
@@ -94,7 +94,7 @@ class TestOutboundWiring(ConstructionCommon):
             .sudo(False)
             .run()
         )
-        self.assertFalse(result)
+        self.assertEqual(result["tag"], "display_notification")
         # nothing ran inline
         self.assertEqual(partners.mapped("ref"), [False, False])
         job = self._action_jobs() - before
@@ -264,6 +264,74 @@ class TestOutboundWiring(ConstructionCommon):
             self.assertEqual(data["move_type"], "in_invoice")
             self.assertEqual(data["amount_total"], 500.00)
             self.assertEqual(data["lines"][0]["price_subtotal"], 500.00)
+
+    def test_send_needs_a_manager_and_a_system(self):
+        bill = self._post_vendor_bill(20.00, self.cc_concrete)
+        user = new_test_user(
+            self.env,
+            login="outbound_user",
+            groups="base.group_user,construction_connector_base.group_construction_user",
+        )
+        action = self.env.ref(
+            "construction_connector_base.action_account_move_send_outbound"
+        )
+        with self.assertRaises(AccessError):
+            action.with_user(user).with_context(
+                active_model="account.move", active_ids=bill.ids
+            ).run()
+        wizard = (
+            self.env["construction.outbound.send.wizard"]
+            .with_user(self.manager)
+            .with_context(bill.action_construction_send()["context"])
+            .create({})
+        )
+        wizard.backend_ids = False
+        with self.assertRaisesMsg(UserError, "at least one external system"):
+            wizard.action_send()
+        self.assertFalse(self._messages(event_type="invoice.sync"))
+
+    def test_job_cost_cron_covers_every_company(self):
+        company_b = self.env["res.company"].create({"name": "Outbound Co D"})
+        backend_b = make_backend(
+            self.env,
+            name="Co D PM",
+            company=company_b,
+            outbound_url="http://127.0.0.1:9/d",
+            outbound_event_types="job_cost.export",
+        )
+        code_b = self._create_cost_code(
+            "D03-100", "Co D Concrete", self.division_03, company=company_b
+        )
+        project_b = (
+            self.env["project.project"]
+            .with_company(company_b)
+            .create({"name": "Co D Garage", "company_id": company_b.id})
+        )
+        budget_b = (
+            self.env["construction.budget"]
+            .with_company(company_b)
+            .create(
+                {
+                    "project_id": project_b.id,
+                    "line_ids": [
+                        Command.create(
+                            {"cost_code_id": code_b.id, "original_amount": 777.00}
+                        )
+                    ],
+                }
+            )
+        )
+        # the cron runs with the first company as the current one
+        self.env["construction.budget"].with_context(
+            allowed_company_ids=self.company.ids
+        )._cron_export_job_cost()
+        sent = self._messages(backend_b, event_type="job_cost.export")
+        self.assertEqual(sent.mapped("res_id"), budget_b.ids)
+        self.assertEqual(
+            json.loads(sent.payload)["data"]["totals"]["original_budget"], 777.00
+        )
+        # the other company's system gets nothing of this company's projects
+        self.assertNotIn(self.budget.id, sent.mapped("res_id"))
 
     def test_send_refuses_journal_entries_and_other_companies(self):
         entry = self.env["account.move"].create({"move_type": "entry"})
