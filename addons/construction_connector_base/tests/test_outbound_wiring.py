@@ -191,6 +191,18 @@ class TestOutboundWiring(ConstructionCommon):
         self.assertEqual(data["totals"]["original_budget"], 390000.00)
         self.assertEqual(data["totals"]["actual_cost"], 1434.56)
 
+    def test_job_cost_export_from_the_project_action_menu(self):
+        self.env.ref(
+            "construction_connector_base.project_project_action_export_job_cost"
+        ).with_user(self.manager).with_context(
+            active_model="project.project", active_ids=self.project.ids
+        ).run()
+        sent = self._messages(event_type="job_cost.export")
+        self.assertEqual(sent.mapped("res_id"), self.budget.ids)
+        self.assertEqual(
+            json.loads(sent.payload)["data"]["totals"]["revised_budget"], 390000.00
+        )
+
     def test_job_cost_cron_one_message_per_project_and_system(self):
         other_project = self.env["project.project"].create({"name": "Test Depot"})
         other_budget = self.env["construction.budget"].create(
