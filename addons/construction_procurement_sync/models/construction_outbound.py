@@ -1,4 +1,4 @@
-from odoo import models
+from odoo import fields, models
 
 CONFIRMED_EVENT = "purchase_order.confirmed"
 SUB_APPROVED_EVENT = "subcontract_invoice.approved"
@@ -40,8 +40,8 @@ class ConstructionSubcontractPayApplication(models.Model):
             "order": self.order_id.name,
             "vendor": self.order_id.partner_id.name,
             "state": self.state,
-            "period_start": self.period_start and str(self.period_start) or None,
-            "period_end": self.period_end and str(self.period_end) or None,
+            "period_start": fields.Date.to_string(self.period_start),
+            "period_end": fields.Date.to_string(self.period_end),
             "amount_this_period": self.amount_this_period,
             "retainage_withheld": self.retainage_this_period,
             "retainage_released": self.retainage_release_amount,
