@@ -2,7 +2,7 @@
     "name": "Construction Procurement Sync",
     "summary": "Material requests, purchase orders and subcontracts against cost"
     " codes and budgets, exchanged with supplier portals",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",
@@ -32,6 +32,8 @@
         "views/construction_compliance_views.xml",
         "views/construction_subcontract_pay_application_views.xml",
         "views/construction_procurement_menus.xml",
+        "report/construction_lien_waiver_report.xml",
+        "views/construction_subcontract_dashboard_views.xml",
     ],
     "demo": [
         "demo/construction_procurement_demo.xml",

@@ -248,6 +248,7 @@ class AccountMove(models.Model):
                     details="\n".join(blocked.mapped("construction_match_message")),
                 )
             )
+        self.construction_sub_pay_app_id._check_payment()
 
     def action_register_payment(self):
         self._construction_check_payable()
@@ -363,6 +364,15 @@ class AccountMove(models.Model):
                 move.write({"invoice_line_ids": commands})
 
     def action_post(self):
+        for move in self.filtered(
+            lambda m: (
+                m.is_purchase_document()
+                and not m.construction_sub_pay_app_id
+                and not m.reversed_entry_id.construction_sub_pay_app_id
+            )
+        ):
+            orders = move.invoice_line_ids.purchase_line_id.order_id
+            orders._construction_check_no_pay_applications()
         self._construction_sync_retainage()
         return super().action_post()
 
