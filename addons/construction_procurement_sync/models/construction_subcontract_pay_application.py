@@ -383,6 +383,7 @@ class ConstructionSubcontractPayApplication(models.Model):
                     app._lien_waiver_problems_at_approval(),
                     app.company_id.construction_lien_waiver_policy,
                 )
+            app._allocate_release()
             app.bill_id = app._create_bill()
             app.write({"state": state, "approved_state": state})
             self.env["construction.event"]._publish(
@@ -401,6 +402,33 @@ class ConstructionSubcontractPayApplication(models.Model):
                 },
             )
         return True
+
+    def _allocate_release(self):
+        """A release entered as a total is spread over the lines in proportion
+        to the retainage they hold, so that each line's held retainage stays
+        right for the next applications."""
+        self.ensure_one()
+        currency = self.currency_id
+        lines = self.line_ids
+        if currency.is_zero(self.retainage_release_amount) or any(
+            not currency.is_zero(amount) for amount in lines.mapped("retainage_release")
+        ):
+            return
+        holding = lines.filtered(
+            lambda line: currency.compare_amounts(line.retainage_held, 0.0) > 0
+        )
+        total = sum(holding.mapped("retainage_held"))
+        if currency.is_zero(total):
+            return
+        amount = self.retainage_release_amount
+        remaining = amount
+        for index, line in enumerate(holding):
+            if index == len(holding) - 1:
+                share = remaining
+            else:
+                share = currency.round(amount * line.retainage_held / total)
+            line.retainage_release = share
+            remaining = currency.round(remaining - share)
 
     def _check_previous_approved(self):
         """Applications are approved in the order of their periods."""

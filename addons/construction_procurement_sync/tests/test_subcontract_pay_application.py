@@ -156,6 +156,13 @@ class TestSubcontractPayApplication(ProcurementCommon):
         self.assertEqual(app3.retainage_this_period, 1075.0)
         self.assertEqual(app3.amount_due, 9725.0)
         bill3 = self._approve(app3, "2026-05-31")
+        # The release entered as a total is spread by retainage held per line.
+        self.assertEqual(
+            app3.line_ids.mapped("retainage_release"),
+            [270.73, 29.27]
+            if app3.line_ids[0].purchase_line_id == self.sov_steel
+            else [29.27, 270.73],
+        )
         accounts = self._by_account(bill3)
         self.assertEqual(accounts[payable], (0.0, 9725.0))
         # 1,075 withheld (credit) and 300 released (debit) on Retention Payable.
@@ -616,9 +623,36 @@ class TestSubcontractPayApplication(ProcurementCommon):
         with self.assertRaisesMsg(ValidationError, "holds .*600.00"):
             bad.action_submit()
         bad.retainage_release_amount = 600.0
+        # The rate moved: 1 foreign = 2.5 company units when released.
+        self.env["res.currency.rate"].create(
+            {
+                "name": "2026-04-15",
+                "rate": 0.4,
+                "currency_id": foreign.id,
+                "company_id": self.company.id,
+            }
+        )
         bill2 = self._approve(bad, "2026-04-30")
         self.assertEqual(bill2.amount_total, 600.0)
+        released = bill2.line_ids.filtered(
+            lambda r: r.account_id == self.retention_account
+        )
+        self.assertEqual((released.amount_currency, released.balance), (600.0, 1500.0))
+        # Released at the withholding rate: 300 of exchange loss.
+        exchange = self.env["account.move.line"].search(
+            [
+                ("construction_retainage_order_id", "=", order.id),
+                ("move_id.move_type", "=", "entry"),
+            ]
+        )
+        self.assertEqual((exchange.balance, exchange.amount_currency), (-300.0, 0.0))
+        loss = exchange.move_id.line_ids - exchange
+        self.assertEqual(
+            loss.account_id, self.company.expense_currency_exchange_account_id
+        )
+        self.assertEqual(loss.balance, 300.0)
         self.assertEqual(order.construction_retainage_balance, 0.0)
+        self.assertEqual(order._construction_retainage_available(foreign), 0.0)
         posted = self.env["account.move.line"].search(
             [
                 ("account_id", "=", self.retention_account.id),
