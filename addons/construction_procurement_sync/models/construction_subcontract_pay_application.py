@@ -1,3 +1,5 @@
+from dateutil.relativedelta import relativedelta
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
@@ -311,6 +313,102 @@ class ConstructionSubcontractPayApplication(models.Model):
                         "previous_released": sum(prev.mapped("retainage_release")),
                     }
                 )
+
+    @api.model
+    def _demo_subcontract_pay_applications(self):
+        """Demo data on the electrical subcontract of the demo medical office:
+        compliance documents (the license expiring soon), two monthly pay
+        applications (the first approved with its lien waiver received, the
+        second under review)."""
+        partner = self.env.ref(
+            "construction_connector_base.partner_vendor_electrical_demo",
+            raise_if_not_found=False,
+        )
+        project = self.env.ref(
+            "construction_connector_base.project_medical_office_demo",
+            raise_if_not_found=False,
+        )
+        if not partner or not project:
+            return False
+        order = self.env["purchase.order"].search(
+            [
+                ("construction_is_subcontract", "=", True),
+                ("partner_id", "=", partner.id),
+                ("project_id", "=", project.id),
+                ("state", "in", ("purchase", "done")),
+            ],
+            order="id",
+            limit=1,
+        )
+        if not order or order.construction_pay_application_ids:
+            return False
+        today = fields.Date.context_today(self)
+        Doc = self.env["construction.compliance.document"].with_company(
+            order.company_id
+        )
+        Doc.create(
+            [
+                {
+                    "name": "COI Liberty Mutual GL-2291",
+                    "partner_id": partner.id,
+                    "company_id": order.company_id.id,
+                    "document_type": "insurance",
+                    "coverage_amount": 2000000.0,
+                    "date_effective": today - relativedelta(months=6),
+                    "date_expiry": today + relativedelta(months=6),
+                },
+                {
+                    "name": "C-10 Electrical Contractor License",
+                    "partner_id": partner.id,
+                    "company_id": order.company_id.id,
+                    "document_type": "license",
+                    "date_effective": today - relativedelta(years=2),
+                    "date_expiry": today + relativedelta(days=12),
+                },
+            ]
+        )
+        order.write(
+            {
+                "construction_retainage_stored_percent": 5.0,
+                "construction_compliance_requirement_ids": [
+                    (0, 0, {"document_type": "insurance", "min_coverage": 1000000.0}),
+                    (0, 0, {"document_type": "license"}),
+                ],
+            }
+        )
+        first_start = today.replace(day=1) - relativedelta(months=2)
+        second_start = first_start + relativedelta(months=1)
+        apps = self.browse()
+        for start, percent, stored in (
+            (first_start, 20.0, 8000.0),
+            (second_start, 15.0, 2500.0),
+        ):
+            app = self.create(
+                {
+                    "order_id": order.id,
+                    "period_start": start,
+                    "period_end": start + relativedelta(months=1, days=-1),
+                }
+            )
+            for line in app.line_ids:
+                line.write({"percent_this_period": percent, "stored_to_date": stored})
+            app.action_submit()
+            apps |= app
+        first = apps[0]
+        first.with_context(compliance_date=first.period_end).action_approve()
+        first.bill_id.action_post()
+        waiver = self.env["construction.lien.waiver"].create(
+            {
+                "name": f"LW-{first.name}",
+                "application_id": first.id,
+                "condition": "unconditional",
+                "scope": "progress",
+                "amount": first.amount_due,
+                "through_date": first.period_end,
+            }
+        )
+        waiver.action_receive()
+        return apps
 
     # ---- workflow ----
 

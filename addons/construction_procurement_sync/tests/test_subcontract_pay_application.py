@@ -747,3 +747,30 @@ class TestSubcontractPayApplication(ProcurementCommon):
         self.assertEqual(self.project.construction_subcontract_count, 1)
         action = self.project.action_view_construction_subcontract_dashboard()
         self.assertEqual(Dashboard.search(action["domain"]), row)
+
+    def test_demo_data(self):
+        Apps = self.env["construction.subcontract.pay.application"]
+        apps = Apps._demo_subcontract_pay_applications()
+        if apps is False:
+            # Already loaded with the demo data: check what it left.
+            partner = self.env.ref(
+                "construction_connector_base.partner_vendor_electrical_demo",
+                raise_if_not_found=False,
+            )
+            apps = Apps.search(
+                [("partner_id", "=", partner.id if partner else 0)],
+                order="period_end",
+            )
+            if not apps:
+                self.skipTest("No demo data in this database.")
+        self.assertEqual(apps.mapped("state"), ["approved", "under_review"])
+        self.assertEqual(apps.mapped("application_number"), [1, 2])
+        first = apps[0]
+        self.assertEqual(first.lien_waiver_ids.state, "received")
+        self.assertEqual(first.lien_waiver_ids.amount, first.amount_due)
+        self.assertEqual(first.bill_id.state, "posted")
+        docs = self.env["construction.compliance.document"].search(
+            [("partner_id", "=", first.partner_id.id)]
+        )
+        self.assertEqual(sorted(docs.mapped("state")), ["expiring", "valid"])
+        self.assertFalse(Apps._demo_subcontract_pay_applications())
