@@ -692,6 +692,12 @@ class TestSubcontractPayApplication(ProcurementCommon):
                 report, waiver.ids
             )[0]
             self.assertTrue(pdf.startswith(b"%PDF"))
+        waiver.action_generate_document()
+        generated = waiver.message_ids[0].attachment_ids
+        self.assertEqual(generated.name, "LW-R1.pdf")
+        self.assertEqual(
+            (generated.res_model, generated.res_id), (waiver._name, waiver.id)
+        )
         # The signed copy is attached and the receipt logged.
         signed = self.env["ir.attachment"].create(
             {"name": "LW-R1 signed.pdf", "raw": b"%PDF-1.4 signed"}
