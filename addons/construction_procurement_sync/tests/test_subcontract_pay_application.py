@@ -1,6 +1,6 @@
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import ProcurementCommon
 
@@ -708,6 +708,37 @@ class TestSubcontractPayApplication(ProcurementCommon):
         self.assertEqual(waiver.message_ids[0].attachment_ids, signed)
 
     def test_dashboard(self):
+        manager = new_test_user(
+            self.env,
+            login="test_dashboard_manager",
+            groups="construction_connector_base.group_construction_manager,"
+            "project.group_project_manager",
+            company_id=self.company.id,
+            company_ids=[self.company.id],
+        )
+        change = self.env["construction.change.order"].create(
+            {
+                "title": "Extra bracing",
+                "project_id": self.project.id,
+                "side": "commitment",
+                "partner_id": self.steel_vendor.id,
+                "purchase_order_id": self.order.id,
+                "line_ids": [
+                    Command.create(
+                        {
+                            "cost_code_id": self.cc_steel.id,
+                            "cost_type_id": self.subcontract.id,
+                            "name": "Bracing",
+                            "quantity": 1,
+                            "unit_cost": 5000.0,
+                        }
+                    )
+                ],
+            }
+        )
+        change.action_submit()
+        change.with_user(manager).action_approve()
+        self.assertEqual(change.stage_kind, "approved")
         app = self._app(
             "2026-03-01",
             "2026-03-31",
@@ -728,7 +759,7 @@ class TestSubcontractPayApplication(ProcurementCommon):
                 row.retainage_held,
                 row.paid,
             ),
-            (30000.0, 0.0, 30000.0, 8000.0, 22000.0, 700.0, 3000.0),
+            (30000.0, 5000.0, 35000.0, 8000.0, 27000.0, 700.0, 3000.0),
         )
         self.assertEqual(
             row.with_context(compliance_date="2026-03-31").compliance_status,
