@@ -439,7 +439,6 @@ class TestSubcontractPayApplication(ProcurementCommon):
                                 "construction_connector_base.group_construction_user"
                             ).id,
                             self.env.ref("purchase.group_purchase_user").id,
-                            self.env.ref("account.group_account_invoice").id,
                         ]
                     )
                 ],
