@@ -195,7 +195,7 @@ class ConstructionSubcontractPayApplication(models.Model):
                     _(
                         "The period of %(app)s (%(start)s to %(end)s) overlaps "
                         "%(other)s (%(ostart)s to %(oend)s) on %(order)s.",
-                        app=app.name,
+                        app=app.name if app.name != "/" else _("the new application"),
                         start=app.period_start,
                         end=app.period_end,
                         other=overlap.name,
@@ -219,7 +219,7 @@ class ConstructionSubcontractPayApplication(models.Model):
                         "%(other)s of a later period is already approved: %(app)s "
                         "cannot bill an earlier period.",
                         other=later.name,
-                        app=app.name,
+                        app=app.name if app.name != "/" else _("the new application"),
                     )
                 )
 
