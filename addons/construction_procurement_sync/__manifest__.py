@@ -33,6 +33,8 @@
         "views/construction_subcontract_pay_application_views.xml",
         "views/construction_procurement_menus.xml",
         "data/construction_outbound_data.xml",
+        "report/construction_lien_waiver_report.xml",
+        "views/construction_subcontract_dashboard_views.xml",
     ],
     "demo": [
         "demo/construction_procurement_demo.xml",

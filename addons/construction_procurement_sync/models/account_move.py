@@ -248,6 +248,7 @@ class AccountMove(models.Model):
                     details="\n".join(blocked.mapped("construction_match_message")),
                 )
             )
+        self.construction_sub_pay_app_id._check_payment()
 
     def action_register_payment(self):
         self._construction_check_payable()
@@ -363,8 +364,125 @@ class AccountMove(models.Model):
                 move.write({"invoice_line_ids": commands})
 
     def action_post(self):
+        for move in self.filtered(
+            lambda m: (
+                m.is_purchase_document()
+                and not m.construction_sub_pay_app_id
+                and not m.reversed_entry_id.construction_sub_pay_app_id
+            )
+        ):
+            orders = move.invoice_line_ids.purchase_line_id.order_id
+            orders._construction_check_no_pay_applications()
         self._construction_sync_retainage()
-        return super().action_post()
+        result = super().action_post()
+        self._construction_retainage_exchange_difference()
+        return result
+
+    def _construction_retainage_exchange_difference(self):
+        """Retainage released in a foreign currency leaves Retention Payable at
+        the rate it was withheld: the difference with the release bill's rate is
+        booked as an exchange gain or loss, so that a fully released subcontract
+        holds nothing in company currency either."""
+        for move in self.filtered(lambda m: m.state == "posted" and m.is_invoice()):
+            company = move.company_id
+            releases = move.line_ids.filtered(
+                lambda line, c=company: (
+                    line.construction_retainage_kind == "release"
+                    and line.currency_id != c.currency_id
+                )
+            )
+            for order in releases.construction_retainage_order_id:
+                released = releases.filtered(
+                    lambda line, o=order: line.construction_retainage_order_id == o
+                )
+                before = order.construction_retainage_line_ids.filtered(
+                    lambda line, m=move: (
+                        line.parent_state == "posted" and line.move_id != m
+                    )
+                )
+                held_foreign = -sum(
+                    before.filtered(
+                        lambda line, r=released: line.currency_id == r.currency_id[:1]
+                    ).mapped("amount_currency")
+                )
+                held_company = -sum(before.mapped("balance"))
+                released_foreign = sum(released.mapped("amount_currency"))
+                released_company = sum(released.mapped("balance"))
+                if not held_foreign or not released_foreign:
+                    continue
+                historical = company.currency_id.round(
+                    held_company * released_foreign / held_foreign
+                )
+                diff = company.currency_id.round(released_company - historical)
+                if company.currency_id.is_zero(diff):
+                    continue
+                move._construction_post_retainage_exchange(order, released, diff)
+
+    def _construction_post_retainage_exchange(self, order, released, diff):
+        self.ensure_one()
+        company = self.company_id
+        journal = company.currency_exchange_journal_id
+        gain_loss = (
+            company.expense_currency_exchange_account_id
+            if diff > 0
+            else company.income_currency_exchange_account_id
+        )
+        if not journal or not gain_loss:
+            raise UserError(
+                _(
+                    "Set the exchange difference journal and accounts of %(company)s "
+                    "to release retainage of %(order)s in %(currency)s.",
+                    company=company.name,
+                    order=order.name,
+                    currency=released.currency_id[:1].name,
+                )
+            )
+        name = _("Retainage exchange difference on %(order)s", order=order.name)
+        currency = released.currency_id[:1]
+        # sudo: the exchange entry mirrors the release bill being posted; the
+        # poster needs no journal entry rights of their own for it.
+        entry = (
+            self.env["account.move"]
+            .sudo()
+            .with_company(company)
+            .create(
+                {
+                    "move_type": "entry",
+                    "journal_id": journal.id,
+                    "date": self.date,
+                    "ref": f"{self.name}: {name}",
+                    "line_ids": [
+                        (
+                            0,
+                            0,
+                            {
+                                "name": name,
+                                "account_id": released[:1].account_id.id,
+                                "partner_id": self.commercial_partner_id.id,
+                                "currency_id": currency.id,
+                                "amount_currency": 0.0,
+                                "balance": -diff,
+                                "construction_retainage_order_id": order.id,
+                                "construction_retainage_kind": "release",
+                            },
+                        ),
+                        (
+                            0,
+                            0,
+                            {
+                                "name": name,
+                                "account_id": gain_loss.id,
+                                "currency_id": currency.id,
+                                "amount_currency": 0.0,
+                                "balance": diff,
+                            },
+                        ),
+                    ],
+                }
+            )
+        )
+        entry.action_post()
+        return entry.sudo(False)
 
     def write(self, vals):
         if "state" not in vals:

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import _, api, fields, models
 
 
 class AccountPaymentRegister(models.TransientModel):
@@ -11,8 +11,12 @@ class AccountPaymentRegister(models.TransientModel):
     )
 
     def _create_payments(self):
-        self.line_ids.move_id._construction_check_payable()
-        return super()._create_payments()
+        moves = self.line_ids.move_id
+        moves._construction_check_payable()
+        moves.construction_sub_pay_app_id._check_payment(post=True)
+        payments = super()._create_payments()
+        moves.construction_sub_pay_app_id._link_payment(payments)
+        return payments
 
     def _create_payment_vals_from_wizard(self, batch_result):
         vals = super()._create_payment_vals_from_wizard(batch_result)
@@ -31,3 +35,25 @@ class AccountPayment(models.Model):
         help="Joint check: the payment is made to the vendor and this party "
         "jointly (e.g. the subcontractor's material supplier).",
     )
+    construction_lien_waiver_ids = fields.One2many(
+        comodel_name="construction.lien.waiver",
+        inverse_name="payment_id",
+        string="Lien Waivers",
+    )
+    construction_pay_to = fields.Char(
+        string="Pay To",
+        compute="_compute_construction_pay_to",
+        help="Payee line of the check: the vendor, and the joint payee if any.",
+    )
+
+    @api.depends("partner_id", "construction_joint_payee_id")
+    def _compute_construction_pay_to(self):
+        for payment in self:
+            if payment.construction_joint_payee_id:
+                payment.construction_pay_to = _(
+                    "%(vendor)s and %(joint)s jointly",
+                    vendor=payment.partner_id.name,
+                    joint=payment.construction_joint_payee_id.name,
+                )
+            else:
+                payment.construction_pay_to = payment.partner_id.name or ""

@@ -522,6 +522,8 @@ class ConstructionEvent(models.Model):
                 line_vals["work_this_period"] = item["work_this_period"]
             if "stored_to_date" in item:
                 line_vals["stored_to_date"] = item["stored_to_date"]
+            if "retainage_release" in item:
+                line_vals["retainage_release"] = item["retainage_release"]
             line.write(line_vals)
         if payload.get("submit"):
             app.action_submit()

@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools.misc import format_date
 
 
 class ConstructionLienWaiver(models.Model):
@@ -8,6 +9,14 @@ class ConstructionLienWaiver(models.Model):
     _inherit = ["mail.thread"]
     _order = "through_date desc, id desc"
     _check_company_auto = True
+
+    _sql_constraints = [
+        (
+            "amount_positive",
+            "CHECK(amount >= 0)",
+            "The amount of a lien waiver cannot be negative.",
+        ),
+    ]
 
     name = fields.Char(string="Reference", required=True, tracking=True)
     application_id = fields.Many2one(
@@ -45,6 +54,19 @@ class ConstructionLienWaiver(models.Model):
         tracking=True,
     )
     date_received = fields.Date(tracking=True)
+    payment_id = fields.Many2one(
+        comodel_name="account.payment",
+        string="Payment",
+        index="btree_not_null",
+        tracking=True,
+        check_company=True,
+        help="Payment this waiver is given for; set when the pay application's "
+        "bill is paid.",
+    )
+    project_id = fields.Many2one(related="application_id.project_id")
+    owner_id = fields.Many2one(
+        related="application_id.project_id.partner_id", string="Owner"
+    )
     attachment_ids = fields.Many2many(
         comodel_name="ir.attachment",
         relation="construction_lien_waiver_attachment_rel",
@@ -67,3 +89,119 @@ class ConstructionLienWaiver(models.Model):
         self.write(
             {"state": "received", "date_received": fields.Date.context_today(self)}
         )
+        for waiver in self:
+            if waiver.attachment_ids:
+                body = _("Signed lien waiver received.")
+            else:
+                body = _("Lien waiver marked received without a signed copy attached.")
+            waiver.message_post(
+                body=body,
+                attachment_ids=waiver.attachment_ids.ids,
+                subtype_xmlid="mail.mt_note",
+            )
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "attachment_ids" in vals:
+            for waiver in self:
+                waiver.message_post(
+                    body=_(
+                        "Signed copy: %(files)s",
+                        files=", ".join(waiver.attachment_ids.mapped("name"))
+                        or _("removed"),
+                    ),
+                    subtype_xmlid="mail.mt_note",
+                )
+        return result
+
+    def _wording(self):
+        """Statutory-style text of the waiver, by condition and scope."""
+        self.ensure_one()
+        amount = self.currency_id.format(self.amount)
+        vals = {
+            "claimant": self.partner_id.name,
+            "customer": self.company_id.name,
+            "owner": self.owner_id.name or self.company_id.name,
+            "project": self.project_id.name or self.order_id.name,
+            "amount": amount,
+            "date": format_date(self.env, self.through_date),
+        }
+        if self.condition == "conditional":
+            release = _(
+                "Upon receipt by the undersigned of a check from %(customer)s in the "
+                "sum of %(amount)s payable to %(claimant)s, and when the check has "
+                "been properly endorsed and has been paid by the bank on which it is "
+                "drawn, this document becomes effective to release any mechanic's "
+                "lien, stop payment notice or bond right the undersigned has on the "
+                "job of %(owner)s located at %(project)s",
+                **vals,
+            )
+            if self.scope == "progress":
+                return release + _(
+                    ", to the extent of labor, services, equipment and materials "
+                    "furnished through %(date)s only.",
+                    **vals,
+                )
+            return release + _(
+                ". This is a final payment and releases all rights for labor, "
+                "services, equipment and materials furnished on the job."
+            )
+        if self.scope == "progress":
+            return _(
+                "The undersigned has been paid and has received a progress payment "
+                "in the sum of %(amount)s for labor, services, equipment or "
+                "materials furnished to %(customer)s on the job of %(owner)s located "
+                "at %(project)s, and does hereby release any mechanic's lien, stop "
+                "payment notice or bond right it has on the job through %(date)s "
+                "only. This release is unconditional.",
+                **vals,
+            )
+        return _(
+            "The undersigned has been paid in full, including %(amount)s of final "
+            "payment, for all labor, services, equipment and materials furnished to "
+            "%(customer)s on the job of %(owner)s located at %(project)s, and does "
+            "hereby waive and release any right to a mechanic's lien, stop payment "
+            "notice or bond right on the job. This release is unconditional.",
+            **vals,
+        )
+
+    def _title(self):
+        self.ensure_one()
+        labels = {
+            ("conditional", "progress"): _(
+                "Conditional Waiver and Release on Progress Payment"
+            ),
+            ("conditional", "final"): _(
+                "Conditional Waiver and Release on Final Payment"
+            ),
+            ("unconditional", "progress"): _(
+                "Unconditional Waiver and Release on Progress Payment"
+            ),
+            ("unconditional", "final"): _(
+                "Unconditional Waiver and Release on Final Payment"
+            ),
+        }
+        return labels[(self.condition, self.scope)]
+
+    def action_generate_document(self):
+        """Render the waiver for signature and attach the PDF to its chatter."""
+        report = self.env.ref(
+            "construction_procurement_sync.action_report_construction_lien_waiver"
+        )
+        for waiver in self:
+            content, _kind = report._render_qweb_pdf(report.report_name, waiver.ids)
+            attachment = self.env["ir.attachment"].create(
+                {
+                    "name": f"{waiver.name}.pdf",
+                    "raw": content,
+                    "mimetype": "application/pdf",
+                    "res_model": waiver._name,
+                    "res_id": waiver.id,
+                }
+            )
+            waiver.message_post(
+                body=_("Lien waiver generated for signature."),
+                attachment_ids=attachment.ids,
+                subtype_xmlid="mail.mt_note",
+            )
+        return True

@@ -1,5 +1,7 @@
+from dateutil.relativedelta import relativedelta
+
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from .construction_compliance import compliance_today
 
@@ -12,6 +14,7 @@ PAY_APP_STATES = [
     ("paid", "Paid"),
 ]
 APPROVED_STATES = ("approved", "approved_as_noted", "paid")
+APPROVER_GROUP = "construction_procurement_sync.group_subcontract_pay_app_approver"
 
 
 class ConstructionSubcontractPayApplication(models.Model):
@@ -52,6 +55,12 @@ class ConstructionSubcontractPayApplication(models.Model):
     )
     period_start = fields.Date(required=True, tracking=True)
     period_end = fields.Date(required=True, tracking=True)
+    application_number = fields.Integer(
+        string="Application No.",
+        readonly=True,
+        copy=False,
+        help="Sequential number of the application on its subcontract.",
+    )
     state = fields.Selection(
         selection=PAY_APP_STATES,
         default="draft",
@@ -59,6 +68,18 @@ class ConstructionSubcontractPayApplication(models.Model):
         copy=False,
         tracking=True,
         index=True,
+        compute="_compute_state",
+        store=True,
+        readonly=False,
+    )
+    approved_state = fields.Selection(
+        selection=[
+            ("approved", "Approved"),
+            ("approved_as_noted", "Approved as Noted"),
+        ],
+        readonly=True,
+        copy=False,
+        help="Approval state restored when the payment of the bill is undone.",
     )
     line_ids = fields.One2many(
         comodel_name="construction.subcontract.pay.application.line",
@@ -67,7 +88,13 @@ class ConstructionSubcontractPayApplication(models.Model):
         copy=False,
     )
     retainage_release_amount = fields.Monetary(
-        string="Retainage Released This Period", tracking=True
+        string="Retainage Released This Period",
+        tracking=True,
+        compute="_compute_retainage_release_amount",
+        store=True,
+        readonly=False,
+        help="Total retainage released by this application. Entered on the "
+        "lines, it is their total.",
     )
     review_note = fields.Text(tracking=True)
     lien_waiver_ids = fields.One2many(
@@ -101,6 +128,32 @@ class ConstructionSubcontractPayApplication(models.Model):
         ),
     ]
 
+    @api.depends("bill_id.payment_state", "bill_id.state")
+    def _compute_state(self):
+        """Paid when its vendor bill is paid; back to its approval state when
+        the payment is cancelled or unreconciled."""
+        for app in self:
+            state = app.state or "draft"
+            bill = app.bill_id
+            paid = bill.state == "posted" and bill.payment_state in (
+                "paid",
+                "in_payment",
+            )
+            if state in ("approved", "approved_as_noted") and paid:
+                state = "paid"
+            elif state == "paid" and not paid:
+                state = app.approved_state or "approved"
+            app.state = state
+
+    @api.depends("line_ids.retainage_release")
+    def _compute_retainage_release_amount(self):
+        for app in self:
+            released = app.line_ids.mapped("retainage_release")
+            if any(released):
+                app.retainage_release_amount = app.currency_id.round(sum(released))
+            else:
+                app.retainage_release_amount = app.retainage_release_amount or 0.0
+
     @api.depends(
         "line_ids.scheduled_value",
         "line_ids.amount_this_period",
@@ -123,11 +176,52 @@ class ConstructionSubcontractPayApplication(models.Model):
                 + app.retainage_release_amount
             )
 
-    @api.constrains("period_start", "period_end")
+    @api.constrains("period_start", "period_end", "order_id")
     def _check_period(self):
         for app in self:
             if app.period_end < app.period_start:
                 raise ValidationError(_("The period ends before it starts."))
+            overlap = self.search(
+                [
+                    ("order_id", "=", app.order_id.id),
+                    ("id", "!=", app.id),
+                    ("period_start", "<=", app.period_end),
+                    ("period_end", ">=", app.period_start),
+                ],
+                limit=1,
+            )
+            if overlap:
+                raise ValidationError(
+                    _(
+                        "The period of %(app)s (%(start)s to %(end)s) overlaps "
+                        "%(other)s (%(ostart)s to %(oend)s) on %(order)s.",
+                        app=app.name if app.name != "/" else _("the new application"),
+                        start=app.period_start,
+                        end=app.period_end,
+                        other=overlap.name,
+                        ostart=overlap.period_start,
+                        oend=overlap.period_end,
+                        order=app.order_id.name,
+                    )
+                )
+            later = self.search(
+                [
+                    ("order_id", "=", app.order_id.id),
+                    ("id", "!=", app.id),
+                    ("state", "in", APPROVED_STATES),
+                    ("period_start", ">", app.period_end),
+                ],
+                limit=1,
+            )
+            if later and app.state not in APPROVED_STATES:
+                raise ValidationError(
+                    _(
+                        "%(other)s of a later period is already approved: %(app)s "
+                        "cannot bill an earlier period.",
+                        other=later.name,
+                        app=app.name if app.name != "/" else _("the new application"),
+                    )
+                )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -141,6 +235,22 @@ class ConstructionSubcontractPayApplication(models.Model):
                 raise ValidationError(
                     _("%(order)s is not confirmed.", order=app.order_id.name)
                 )
+            app.order_id._construction_check_no_manual_bills()
+            # Lock the subcontract: two applications created at once get
+            # distinct sequential numbers.
+            self.env.cr.execute(
+                "SELECT id FROM purchase_order WHERE id = %s FOR UPDATE",
+                [app.order_id.id],
+            )
+            app.application_number = (
+                max(
+                    (app.order_id.construction_pay_application_ids - app).mapped(
+                        "application_number"
+                    )
+                    or [0]
+                )
+                + 1
+            )
             if app.name == "/":
                 app.name = (
                     self.env["ir.sequence"]
@@ -200,8 +310,105 @@ class ConstructionSubcontractPayApplication(models.Model):
                         if prev
                         else 0.0,
                         "previous_retainage": sum(prev.mapped("retainage_this_period")),
+                        "previous_released": sum(prev.mapped("retainage_release")),
                     }
                 )
+
+    @api.model
+    def _demo_subcontract_pay_applications(self):
+        """Demo data on the electrical subcontract of the demo medical office:
+        compliance documents (the license expiring soon), two monthly pay
+        applications (the first approved with its lien waiver received, the
+        second under review)."""
+        partner = self.env.ref(
+            "construction_connector_base.partner_vendor_electrical_demo",
+            raise_if_not_found=False,
+        )
+        project = self.env.ref(
+            "construction_connector_base.project_medical_office_demo",
+            raise_if_not_found=False,
+        )
+        if not partner or not project:
+            return False
+        order = self.env["purchase.order"].search(
+            [
+                ("construction_is_subcontract", "=", True),
+                ("partner_id", "=", partner.id),
+                ("project_id", "=", project.id),
+                ("state", "in", ("purchase", "done")),
+            ],
+            order="id",
+            limit=1,
+        )
+        if not order or order.construction_pay_application_ids:
+            return False
+        today = fields.Date.context_today(self)
+        Doc = self.env["construction.compliance.document"].with_company(
+            order.company_id
+        )
+        Doc.create(
+            [
+                {
+                    "name": "COI Liberty Mutual GL-2291",
+                    "partner_id": partner.id,
+                    "company_id": order.company_id.id,
+                    "document_type": "insurance",
+                    "coverage_amount": 2000000.0,
+                    "date_effective": today - relativedelta(months=6),
+                    "date_expiry": today + relativedelta(months=6),
+                },
+                {
+                    "name": "C-10 Electrical Contractor License",
+                    "partner_id": partner.id,
+                    "company_id": order.company_id.id,
+                    "document_type": "license",
+                    "date_effective": today - relativedelta(years=2),
+                    "date_expiry": today + relativedelta(days=12),
+                },
+            ]
+        )
+        order.write(
+            {
+                "construction_retainage_stored_percent": 5.0,
+                "construction_compliance_requirement_ids": [
+                    (0, 0, {"document_type": "insurance", "min_coverage": 1000000.0}),
+                    (0, 0, {"document_type": "license"}),
+                ],
+            }
+        )
+        first_start = today.replace(day=1) - relativedelta(months=2)
+        second_start = first_start + relativedelta(months=1)
+        apps = self.browse()
+        for start, percent, stored in (
+            (first_start, 20.0, 8000.0),
+            (second_start, 15.0, 2500.0),
+        ):
+            app = self.create(
+                {
+                    "order_id": order.id,
+                    "period_start": start,
+                    "period_end": start + relativedelta(months=1, days=-1),
+                }
+            )
+            for line in app.line_ids:
+                line.write({"percent_this_period": percent, "stored_to_date": stored})
+            app.action_submit()
+            apps |= app
+        first = apps[0]
+        first.with_context(compliance_date=first.period_end).action_approve()
+        first.bill_id.action_post()
+        waiver = self.env["construction.lien.waiver"].create(
+            {
+                "name": f"LW-{first.name}",
+                "application_id": first.id,
+                "condition": "unconditional",
+                "scope": "progress",
+                "amount": first.amount_due,
+                "through_date": first.period_end,
+            }
+        )
+        waiver.action_receive()
+        return apps
 
     # ---- workflow ----
 
@@ -214,6 +421,7 @@ class ConstructionSubcontractPayApplication(models.Model):
         self.write({"state": "under_review"})
 
     def action_revise(self):
+        self._check_approver()
         for app in self:
             if app.state != "under_review":
                 raise UserError(_("Only an application under review can be returned."))
@@ -228,6 +436,16 @@ class ConstructionSubcontractPayApplication(models.Model):
     def action_approve(self):
         return self._approve("approved")
 
+    def _check_approver(self):
+        if not self.env.su and not self.env.user.has_group(APPROVER_GROUP):
+            raise AccessError(
+                _(
+                    "Only a subcontract pay application approver can approve or "
+                    "return %(apps)s.",
+                    apps=", ".join(self.mapped("name")),
+                )
+            )
+
     def action_approve_as_noted(self):
         for app in self:
             if not (app.review_note or "").strip():
@@ -235,7 +453,8 @@ class ConstructionSubcontractPayApplication(models.Model):
         return self._approve("approved_as_noted")
 
     def action_mark_paid(self):
-        for app in self:
+        """Manual fallback; the state follows the bill's payment by itself."""
+        for app in self.filtered(lambda a: a.state != "paid"):
             if app.state not in ("approved", "approved_as_noted") or (
                 app.bill_id.payment_state not in ("paid", "in_payment")
             ):
@@ -245,44 +464,146 @@ class ConstructionSubcontractPayApplication(models.Model):
         self.write({"state": "paid"})
 
     def _approve(self, state):
-        for app in self:
+        self._check_approver()
+        for app in self.sorted(lambda a: (a.period_end, a.id)):
             if app.state != "under_review":
                 raise UserError(_("%(app)s is not under review.", app=app.name))
+            app._check_previous_approved()
             app._refresh_previous()
             app._check_amounts()
-            app._check_compliance()
-            app._check_lien_waivers()
+            stage = app.company_id.construction_subcontract_check_stage
+            if stage in ("approval", "both"):
+                app._enforce(
+                    app._compliance_problems({compliance_today(app), app.period_end}),
+                    app.company_id.construction_compliance_policy,
+                )
+                app._enforce(
+                    app._lien_waiver_problems_at_approval(),
+                    app.company_id.construction_lien_waiver_policy,
+                )
+            app._allocate_release()
             app.bill_id = app._create_bill()
             # subcontract_invoice.approved is sent by the automation rule "Send
             # approved subcontractor pay applications" (outbound data file).
-            app.state = state
+            app.write({"state": state, "approved_state": state})
         return True
 
-    def _check_compliance(self):
+    def _allocate_release(self):
+        """A release entered as a total is spread over the lines in proportion
+        to the retainage they hold, so that each line's held retainage stays
+        right for the next applications."""
+        self.ensure_one()
+        currency = self.currency_id
+        lines = self.line_ids
+        if currency.is_zero(self.retainage_release_amount) or any(
+            not currency.is_zero(amount) for amount in lines.mapped("retainage_release")
+        ):
+            return
+        holding = lines.filtered(
+            lambda line: currency.compare_amounts(line.retainage_held, 0.0) > 0
+        )
+        total = sum(holding.mapped("retainage_held"))
+        if currency.is_zero(total):
+            return
+        amount = self.retainage_release_amount
+        remaining = amount
+        for index, line in enumerate(holding):
+            if index == len(holding) - 1:
+                share = remaining
+            else:
+                share = currency.round(amount * line.retainage_held / total)
+            line.retainage_release = share
+            remaining = currency.round(remaining - share)
+
+    def _check_previous_approved(self):
+        """Applications are approved in the order of their periods."""
+        self.ensure_one()
+        earlier = self.search(
+            [
+                ("order_id", "=", self.order_id.id),
+                ("id", "!=", self.id),
+                ("state", "not in", APPROVED_STATES),
+                ("period_end", "<", self.period_start),
+            ],
+            order="period_end, id",
+            limit=1,
+        )
+        if earlier:
+            raise UserError(
+                _(
+                    "%(app)s cannot be approved before %(earlier)s of the previous "
+                    "period (%(start)s to %(end)s).",
+                    app=self.name,
+                    earlier=earlier.name,
+                    start=earlier.period_start,
+                    end=earlier.period_end,
+                )
+            )
+
+    def _enforce(self, problems, policy, post=True):
+        """Raise the problems under a blocking policy, else note them."""
+        self.ensure_one()
+        if not problems or policy == "none":
+            return
+        message = "\n".join(problems)
+        if policy == "block":
+            raise UserError(message)
+        if post:
+            self.message_post(body=message, subtype_xmlid="mail.mt_note")
+
+    def _compliance_problems(self, days):
+        """Problems of the subcontract's requirements on each of ``days``."""
         self.ensure_one()
         reqs = self.order_id.construction_compliance_requirement_ids
-        # Compliant on the day of approval and at the end of the billed period.
         problems = []
-        for day in sorted({compliance_today(self), self.period_end}):
+        for day in sorted(days):
             problems += [p for p in reqs._problems(day) if p not in problems]
         if not problems:
-            return
-        message = _(
-            "%(order)s is not compliant:\n%(problems)s",
-            order=self.order_id.name,
-            problems="\n".join(problems),
-        )
-        if self.company_id.construction_compliance_policy == "block":
-            raise UserError(message)
-        self.message_post(body=message, subtype_xmlid="mail.mt_note")
+            return []
+        return [
+            _(
+                "%(order)s is not compliant:\n%(problems)s",
+                order=self.order_id.name,
+                problems="\n".join(problems),
+            )
+        ]
 
-    def _check_lien_waivers(self):
+    def _waiver_problem(self, waivers, conditions):
+        """Problem of ``waivers`` covering this application's payment due
+        through its period end, or False."""
+        self.ensure_one()
+        currency = self.currency_id
+        waivers = waivers.filtered(
+            lambda w: w.state == "received" and w.condition in conditions
+        )
+        if not waivers:
+            kind = (
+                _("unconditional")
+                if conditions == ("unconditional",)
+                else _("conditional or unconditional")
+            )
+            return _(
+                "no received %(kind)s lien waiver for %(app)s", kind=kind, app=self.name
+            )
+        if not waivers.filtered(
+            lambda w: (
+                not currency.compare_amounts(w.amount, self.amount_due)
+                and w.through_date >= self.period_end
+            )
+        ):
+            return _(
+                "the lien waivers of %(app)s do not match its payment of %(amount)s "
+                "through %(date)s",
+                app=self.name,
+                amount=currency.format(self.amount_due),
+                date=self.period_end,
+            )
+        return False
+
+    def _lien_waiver_problems_at_approval(self):
         """The previous approved application needs a received unconditional
         waiver for its payment due, through its period end."""
         self.ensure_one()
-        policy = self.company_id.construction_lien_waiver_policy
-        if policy == "none":
-            return
         previous = self.search(
             [
                 ("order_id", "=", self.order_id.id),
@@ -294,34 +615,52 @@ class ConstructionSubcontractPayApplication(models.Model):
             limit=1,
         )
         if not previous:
-            return
-        currency = self.currency_id
-        waivers = previous.lien_waiver_ids.filtered(
-            lambda w: w.state == "received" and w.condition == "unconditional"
-        )
-        if not waivers:
-            problem = _(
-                "no received unconditional lien waiver for %(app)s", app=previous.name
+            return []
+        problem = previous._waiver_problem(previous.lien_waiver_ids, ("unconditional",))
+        if not problem:
+            return []
+        return [_("%(app)s: %(problem)s.", app=self.name, problem=problem)]
+
+    def _check_payment(self, post=False):
+        """Compliance and the lien waiver of this payment, when the company
+        checks them at payment: raise under a blocking policy, else note the
+        problems on the application (``post``)."""
+        for app in self:
+            company = app.company_id
+            if company.construction_subcontract_check_stage not in ("payment", "both"):
+                continue
+            app._enforce(
+                app._compliance_problems({compliance_today(app)}),
+                company.construction_compliance_policy,
+                post=post,
             )
-        elif not waivers.filtered(
-            lambda w: (
-                not currency.compare_amounts(w.amount, previous.amount_due)
-                and w.through_date >= previous.period_end
+            problem = app._waiver_problem(
+                app.lien_waiver_ids, ("conditional", "unconditional")
             )
-        ):
-            problem = _(
-                "the lien waivers of %(app)s do not match its payment of %(amount)s "
-                "through %(date)s",
-                app=previous.name,
-                amount=currency.format(previous.amount_due),
-                date=previous.period_end,
+            app._enforce(
+                [
+                    _(
+                        "Payment of %(bill)s: %(problem)s.",
+                        bill=app.bill_id.display_name,
+                        problem=problem,
+                    )
+                ]
+                if problem
+                else [],
+                company.construction_lien_waiver_policy,
+                post=post,
             )
-        else:
-            return
-        message = _("%(app)s: %(problem)s.", app=self.name, problem=problem)
-        if policy == "block":
-            raise UserError(message)
-        self.message_post(body=message, subtype_xmlid="mail.mt_note")
+
+    def _link_payment(self, payments):
+        """Waivers of the paid applications not yet tied to a payment now are."""
+        for app in self:
+            payment = payments.filtered(
+                lambda p, a=app: a.bill_id in p.reconciled_bill_ids
+            )[:1]
+            if payment:
+                app.lien_waiver_ids.filtered(lambda w: not w.payment_id).write(
+                    {"payment_id": payment.id}
+                )
 
     def _check_amounts(self):
         self.ensure_one()
@@ -341,14 +680,11 @@ class ConstructionSubcontractPayApplication(models.Model):
             raise ValidationError(
                 _("Choose the type with retainage to release retainage.")
             )
+        if self.application_type != "work_materials":
+            for line in self.line_ids:
+                line._check_release()
         order = self.order_id
-        pending = sum(
-            line.balance
-            for line in order.construction_retainage_line_ids
-            if line.construction_retainage_kind == "release"
-            and line.parent_state == "draft"
-        )
-        held = currency.round(order.construction_retainage_balance - pending)
+        held = order._construction_retainage_available(currency)
         if currency.compare_amounts(self.retainage_release_amount, held) > 0:
             raise ValidationError(
                 _(
@@ -462,6 +798,20 @@ class ConstructionSubcontractPayApplicationLine(models.Model):
     )
     previous_stored = fields.Monetary(readonly=True)
     previous_retainage = fields.Monetary(readonly=True)
+    previous_released = fields.Monetary(
+        string="Retainage Released Before", readonly=True
+    )
+    retainage_held = fields.Monetary(
+        string="Retainage Held",
+        compute="_compute_columns",
+        store=True,
+        help="Retainage withheld on this line by approved applications, less "
+        "what they released.",
+    )
+    retainage_release = fields.Monetary(
+        string="Retainage Released",
+        help="Retainage released on this line by this application.",
+    )
     work_this_period = fields.Monetary(string="E. Work This Period")
     percent_this_period = fields.Float(
         string="Work This Period (%)",
@@ -512,6 +862,7 @@ class ConstructionSubcontractPayApplicationLine(models.Model):
         "retainage_percent",
         "retainage_stored_percent",
         "rejected",
+        "previous_released",
     )
     def _compute_columns(self):
         for line in self:
@@ -533,6 +884,9 @@ class ConstructionSubcontractPayApplicationLine(models.Model):
             ) + currency.round(stored * line.retainage_stored_percent / 100.0)
             line.retainage_to_date = retainage
             line.retainage_this_period = retainage - line.previous_retainage
+            line.retainage_held = currency.round(
+                line.previous_retainage - line.previous_released
+            )
 
     @api.depends("work_this_period", "scheduled_value")
     def _compute_percent_this_period(self):
@@ -580,6 +934,30 @@ class ConstructionSubcontractPayApplicationLine(models.Model):
                         line=line.name,
                         total=currency.format(line.total_completed_stored),
                         scheduled=currency.format(line.scheduled_value),
+                    )
+                )
+
+    def _check_release(self):
+        for line in self:
+            currency = line.currency_id
+            if currency.compare_amounts(line.retainage_release, 0.0) < 0:
+                raise ValidationError(
+                    _(
+                        "%(line)s: released retainage cannot be negative.",
+                        line=line.name,
+                    )
+                )
+            if (
+                currency.compare_amounts(line.retainage_release, line.retainage_held)
+                > 0
+            ):
+                raise ValidationError(
+                    _(
+                        "%(line)s holds %(held)s of retainage: %(amount)s cannot be "
+                        "released on it.",
+                        line=line.name,
+                        held=currency.format(line.retainage_held),
+                        amount=currency.format(line.retainage_release),
                     )
                 )
 

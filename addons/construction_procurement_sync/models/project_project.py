@@ -33,6 +33,9 @@ class ProjectProject(models.Model):
     construction_material_request_count = fields.Integer(
         compute="_compute_construction_material_request_count"
     )
+    construction_subcontract_count = fields.Integer(
+        string="Subcontracts", compute="_compute_construction_subcontract_count"
+    )
 
     def _compute_construction_material_request_count(self):
         counts = dict(
@@ -58,4 +61,22 @@ class ProjectProject(models.Model):
             "construction_procurement_sync.construction_commitment_report_action"
         )
         action["domain"] = [("project_id", "=", self.id)]
+        return action
+
+    def _compute_construction_subcontract_count(self):
+        counts = dict(
+            self.env["construction.subcontract.dashboard"]._read_group(
+                [("project_id", "in", self.ids)], ["project_id"], ["__count"]
+            )
+        )
+        for project in self:
+            project.construction_subcontract_count = counts.get(project, 0)
+
+    def action_view_construction_subcontract_dashboard(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "construction_procurement_sync.construction_subcontract_dashboard_action"
+        )
+        action["domain"] = [("project_id", "=", self.id)]
+        action["context"] = {"search_default_group_partner": 0}
         return action

@@ -422,11 +422,62 @@ class PurchaseOrder(models.Model):
     # ---- subcontract bills and retainage ----
 
     def action_create_invoice(self):
+        self._construction_check_no_pay_applications()
         result = super().action_create_invoice()
         self.invoice_ids.filtered(
             lambda m: m.state == "draft"
         )._construction_sync_retainage()
         return result
+
+    def _construction_retainage_available(self, currency):
+        """Retainage held and not already being released (draft release bills),
+        in ``currency``: foreign-currency items count at their own amount, others
+        are converted from the company currency."""
+        self.ensure_one()
+        company = self.company_id
+        total = 0.0
+        for line in self.construction_retainage_line_ids:
+            if line.parent_state == "cancel" or (
+                line.parent_state == "draft"
+                and line.construction_retainage_kind != "release"
+            ):
+                continue
+            if line.currency_id == currency:
+                total -= line.amount_currency
+            else:
+                total -= company.currency_id._convert(
+                    line.balance, currency, company, line.date or fields.Date.today()
+                )
+        return currency.round(total)
+
+    def _construction_check_no_manual_bills(self):
+        """A subcontract is billed either by pay applications or by vendor bills
+        from the order, never both."""
+        for order in self:
+            bills = order.order_line.invoice_lines.move_id.filtered(
+                lambda m: m.state != "cancel" and not m.construction_sub_pay_app_id
+            )
+            if bills:
+                raise UserError(
+                    _(
+                        "%(order)s is already billed by vendor bills from the order "
+                        "(%(bills)s): it cannot also be billed by pay applications. "
+                        "Cancel those bills first.",
+                        order=order.name,
+                        bills=", ".join(bills.mapped("display_name")),
+                    )
+                )
+
+    def _construction_check_no_pay_applications(self):
+        orders = self.filtered("construction_pay_application_ids")
+        if orders:
+            raise UserError(
+                _(
+                    "%(orders)s is billed by subcontractor pay applications: create "
+                    "a pay application instead of a vendor bill from the order.",
+                    orders=", ".join(orders.mapped("name")),
+                )
+            )
 
     def action_release_retainage(self):
         self.ensure_one()

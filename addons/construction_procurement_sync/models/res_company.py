@@ -50,6 +50,20 @@ class ResCompany(models.Model):
         "unconditional waiver matching the previous approved application (amount "
         "and through date): block, warn, or not required.",
     )
+    construction_subcontract_check_stage = fields.Selection(
+        selection=[
+            ("approval", "At approval"),
+            ("payment", "At payment"),
+            ("both", "At approval and at payment"),
+        ],
+        string="Check Compliance and Lien Waivers",
+        default="approval",
+        required=True,
+        help="When the compliance and lien waiver policies apply to subcontractor "
+        "pay applications: at approval (compliance, and the previous "
+        "application's unconditional waiver), at payment of the bill (compliance "
+        "on the payment day, and a waiver matching this payment), or both.",
+    )
     construction_compliance_warning_days = fields.Integer(
         string="Compliance Expiry Warning (days)",
         default=30,

@@ -25,3 +25,6 @@ class ResConfigSettings(models.TransientModel):
     construction_retention_payable_account_id = fields.Many2one(
         related="company_id.construction_retention_payable_account_id", readonly=False
     )
+    construction_subcontract_check_stage = fields.Selection(
+        related="company_id.construction_subcontract_check_stage", readonly=False
+    )

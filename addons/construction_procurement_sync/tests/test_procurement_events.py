@@ -430,3 +430,31 @@ class TestProcurementEvents(ProcurementCommon):
         self.assertEqual(too_much.state, "failed")
         self.assertIn("above the scheduled value", too_much.last_error)
         self.assertEqual(app.amount_this_period, 5000.0)
+        # Approved, then a retainage release per line from the portal.
+        app.action_approve()
+        app.bill_id.action_post()
+        self.assertEqual(sub.construction_retainage_balance, 500.0)
+
+        def release(version, amount):
+            return {
+                "external_id": "REQ-SUB-2",
+                "order": sub.name,
+                "version": version,
+                "period_start": "2026-04-01",
+                "period_end": "2026-04-30",
+                "application_type": "retainage",
+                "submit": True,
+                "lines": [{"line_id": line_id, "retainage_release": amount}],
+            }
+
+        over = self._send("subcontract_invoice.upsert", "si-4", release(1, 600))
+        self.assertEqual(over.state, "failed")
+        self.assertRegex(over.last_error, "holds .*500.00 of retainage")
+        Apps = self.env["construction.subcontract.pay.application"]
+        self.assertEqual(Apps.search_count([("order_id", "=", sub.id)]), 1)
+        ok = self._send("subcontract_invoice.upsert", "si-5", release(2, 300))
+        self.assertEqual(ok.state, "done")
+        released = ok._result_records()
+        self.assertEqual(released.state, "under_review")
+        self.assertEqual(released.retainage_release_amount, 300.0)
+        self.assertEqual(released.amount_due, 300.0)

@@ -1,5 +1,6 @@
-from odoo.exceptions import UserError, ValidationError
-from odoo.tests import tagged
+from odoo import Command
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import new_test_user, tagged
 
 from .common import ProcurementCommon
 
@@ -155,6 +156,13 @@ class TestSubcontractPayApplication(ProcurementCommon):
         self.assertEqual(app3.retainage_this_period, 1075.0)
         self.assertEqual(app3.amount_due, 9725.0)
         bill3 = self._approve(app3, "2026-05-31")
+        # The release entered as a total is spread by retainage held per line.
+        self.assertEqual(
+            app3.line_ids.mapped("retainage_release"),
+            [270.73, 29.27]
+            if app3.line_ids[0].purchase_line_id == self.sov_steel
+            else [29.27, 270.73],
+        )
         accounts = self._by_account(bill3)
         self.assertEqual(accounts[payable], (0.0, 9725.0))
         # 1,075 withheld (credit) and 300 released (debit) on Retention Payable.
@@ -313,5 +321,492 @@ class TestSubcontractPayApplication(ProcurementCommon):
         self.assertEqual(payment.construction_joint_payee_id, supplier)
         self.assertEqual(payment.amount, 900.0)
         self.assertIn(bill.payment_state, ("paid", "in_payment"))
-        app.action_mark_paid()
+        # Paid by itself with its bill; cancelling the payment reverts it.
         self.assertEqual(app.state, "paid")
+        self.assertEqual(
+            payment.construction_pay_to,
+            ("Test Steel Erectors Inc and Test Rebar Supply Co jointly"),
+        )
+        html = (
+            self.env["ir.actions.report"]
+            ._render_qweb_html("account.action_report_payment_receipt", payment.ids)[0]
+            .decode()
+        )
+        self.assertIn("Test Steel Erectors Inc and Test Rebar Supply Co jointly", html)
+        payment.action_draft()
+        payment.action_cancel()
+        self.assertEqual(bill.payment_state, "not_paid")
+        self.assertEqual(app.state, "approved")
+
+    # ---- controls added on top of the pay applications ----
+
+    def _register_payment(self, bill, day="2026-04-15", **vals):
+        return (
+            self.env["account.payment.register"]
+            .with_context(
+                active_model="account.move", active_ids=bill.ids, compliance_date=day
+            )
+            .create(dict({"payment_date": day}, **vals))
+            ._create_payments()
+        )
+
+    def _line(self, app, sov):
+        return app.line_ids.filtered(lambda r: r.purchase_line_id == sov)
+
+    def test_mismatched_waiver_blocks_payment(self):
+        self.company.write(
+            {
+                "construction_lien_waiver_policy": "block",
+                "construction_subcontract_check_stage": "payment",
+            }
+        )
+        Payment = self.env["account.payment"]
+        app = self._app("2026-03-01", "2026-03-31", {self.sov_steel: (1000.0, 0.0)})
+        bill = self._approve(app, "2026-03-31")
+        self.assertEqual(app.amount_due, 900.0)
+        with self.assertRaisesMsg(UserError, "no received conditional or uncondi"):
+            self._register_payment(bill)
+        waiver = self.env["construction.lien.waiver"].create(
+            {
+                "name": "CLW-1",
+                "application_id": app.id,
+                "condition": "conditional",
+                "amount": 1000.0,
+                "through_date": "2026-03-31",
+            }
+        )
+        waiver.action_receive()
+        with self.assertRaisesMsg(UserError, "do not match its payment of"):
+            bill.action_register_payment()
+        with self.assertRaisesMsg(UserError, "do not match its payment of"):
+            self._register_payment(bill)
+        self.assertEqual(bill.payment_state, "not_paid")
+        self.assertFalse(Payment.search([("partner_id", "=", self.steel_vendor.id)]))
+        self.assertEqual(app.state, "approved")
+        # A through date before the period is refused outright.
+        with self.assertRaisesMsg(ValidationError, "before the period"):
+            waiver.through_date = "2026-02-27"
+        waiver.amount = 900.0
+        payment = self._register_payment(bill)
+        self.assertEqual(payment.amount, 900.0)
+        self.assertEqual(waiver.payment_id, payment)
+        self.assertEqual(payment.construction_lien_waiver_ids, waiver)
+        self.assertEqual(app.state, "paid")
+
+    def test_compliance_checked_at_payment(self):
+        self.company.construction_subcontract_check_stage = "both"
+        app = self._app("2026-11-01", "2026-11-30", {self.sov_steel: (1000.0, 0.0)})
+        bill = self._approve(app, "2026-11-30")
+        self.assertEqual(app.state, "approved")
+        with self.assertRaisesMsg(UserError, "Certificate of Insurance COI 2026"):
+            self._register_payment(bill, "2027-01-05")
+        self.assertEqual(bill.payment_state, "not_paid")
+        self.company.construction_compliance_policy = "warn"
+        self._register_payment(bill, "2027-01-05")
+        self.assertEqual(app.state, "paid")
+        self.assertIn("not compliant", app.message_ids[0].body)
+
+    def test_period_order_and_numbering(self):
+        app1 = self._app("2026-03-01", "2026-03-31", {self.sov_steel: (1000.0, 0.0)})
+        app2 = self._app("2026-04-01", "2026-04-30", {self.sov_steel: (1000.0, 0.0)})
+        self.assertEqual((app1.application_number, app2.application_number), (1, 2))
+        with self.assertRaisesMsg(ValidationError, "overlaps"):
+            self._app("2026-04-15", "2026-05-15", {})
+        app2.action_submit()
+        with self.assertRaisesMsg(UserError, "cannot be approved before"):
+            app2.with_context(compliance_date="2026-04-30").action_approve()
+        self.assertEqual(app2.state, "under_review")
+        self.assertFalse(app2.bill_id)
+        self._approve(app1, "2026-03-31")
+        app2.with_context(compliance_date="2026-04-30").action_approve()
+        self.assertEqual(app2.state, "approved")
+        self.assertEqual(self._line(app2, self.sov_steel).previous_work, 1000.0)
+        with self.assertRaisesMsg(ValidationError, "already approved"):
+            self._app("2026-01-01", "2026-01-31", {})
+        app3 = self._app("2026-05-01", "2026-05-31", {})
+        self.assertEqual(app3.application_number, 3)
+
+    def test_approval_rights(self):
+        user = self.env["res.users"].create(
+            {
+                "name": "Test Site Clerk",
+                "login": "test_site_clerk",
+                "email": "clerk@example.com",
+                "groups_id": [
+                    Command.set(
+                        [
+                            self.env.ref(
+                                "construction_connector_base.group_construction_user"
+                            ).id,
+                            self.env.ref("purchase.group_purchase_user").id,
+                        ]
+                    )
+                ],
+            }
+        )
+        app = self._app("2026-03-01", "2026-03-31", {self.sov_steel: (1000.0, 0.0)})
+        app.with_user(user).action_submit()
+        self.assertEqual(app.state, "under_review")
+        as_user = app.with_user(user).with_context(compliance_date="2026-03-31")
+        with self.assertRaisesMsg(AccessError, "Only a subcontract pay application"):
+            as_user.action_approve()
+        with self.assertRaisesMsg(AccessError, "Only a subcontract pay application"):
+            as_user.action_revise()
+        self.assertEqual(app.state, "under_review")
+        self.assertFalse(app.bill_id)
+        user.groups_id |= self.env.ref(
+            "construction_procurement_sync.group_subcontract_pay_app_approver"
+        )
+        as_user.action_approve()
+        self.assertEqual(app.state, "approved")
+        self.assertEqual(app.bill_id.amount_total, 900.0)
+
+    def test_double_billing_guard(self):
+        self._app("2026-03-01", "2026-03-31", {self.sov_steel: (1000.0, 0.0)})
+        with self.assertRaisesMsg(
+            UserError, "billed by subcontractor pay applications"
+        ):
+            self.order.action_create_invoice()
+        self.assertFalse(self.order.invoice_ids)
+        manual = self.env["account.move"].create(
+            {
+                "move_type": "in_invoice",
+                "partner_id": self.steel_vendor.id,
+                "invoice_date": "2026-03-31",
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "purchase_line_id": self.sov_steel.id,
+                            "product_id": self.erection.id,
+                            "name": "Steel by hand",
+                            "quantity": 1.0,
+                            "price_unit": 500.0,
+                            "tax_ids": [Command.clear()],
+                        }
+                    )
+                ],
+            }
+        )
+        with self.assertRaisesMsg(
+            UserError, "billed by subcontractor pay applications"
+        ):
+            manual.action_post()
+        self.assertEqual(manual.state, "draft")
+        other = self._create_order(
+            [(self.erection, 1.0, 5000.0, self.cc_steel, self.subcontract)],
+            partner=self.steel_vendor,
+            construction_is_subcontract=True,
+        )
+        other.button_confirm()
+        bill = self._bill_from_order(other)
+        with self.assertRaisesMsg(UserError, "already billed by vendor bills"):
+            self.env["construction.subcontract.pay.application"].create(
+                {
+                    "order_id": other.id,
+                    "period_start": "2026-03-01",
+                    "period_end": "2026-03-31",
+                }
+            )
+        self.assertFalse(other.construction_pay_application_ids)
+        bill.button_cancel()
+        app = self.env["construction.subcontract.pay.application"].create(
+            {
+                "order_id": other.id,
+                "period_start": "2026-03-01",
+                "period_end": "2026-03-31",
+            }
+        )
+        self.assertEqual(app.application_number, 1)
+
+    def test_per_line_retainage_release(self):
+        payable = self.steel_vendor.property_account_payable_id
+        app1 = self._app(
+            "2026-03-01",
+            "2026-03-31",
+            {self.sov_steel: (5000.0, 2000.0), self.sov_concrete: (1000.0, 0.0)},
+        )
+        self._approve(app1, "2026-03-31")
+        self.assertEqual(self.order.construction_retainage_balance, 700.0)
+        app2 = self._app("2026-04-01", "2026-04-30", {}, "retainage")
+        steel2 = self._line(app2, self.sov_steel)
+        concrete2 = self._line(app2, self.sov_concrete)
+        self.assertEqual(
+            (steel2.retainage_held, concrete2.retainage_held), (600.0, 100.0)
+        )
+        concrete2.retainage_release = 150.0
+        self.assertEqual(app2.retainage_release_amount, 150.0)
+        with self.assertRaisesMsg(
+            ValidationError, "holds .*100.00 of retainage: .*150.00"
+        ):
+            app2.action_submit()
+        self.assertEqual(app2.state, "draft")
+        concrete2.retainage_release = 100.0
+        steel2.retainage_release = 250.0
+        self.assertEqual(app2.retainage_release_amount, 350.0)
+        self.assertEqual(app2.amount_this_period, 0.0)
+        self.assertEqual(app2.amount_due, 350.0)
+        bill2 = self._approve(app2, "2026-04-30")
+        accounts = self._by_account(bill2)
+        self.assertEqual(accounts[self.retention_account], (350.0, 0.0))
+        self.assertEqual(accounts[payable], (0.0, 350.0))
+        self.assertEqual(self.order.construction_retainage_balance, 350.0)
+        app3 = self._app("2026-05-01", "2026-05-31", {}, "retainage")
+        self.assertEqual(self._line(app3, self.sov_steel).retainage_held, 350.0)
+        self.assertEqual(self._line(app3, self.sov_concrete).retainage_held, 0.0)
+
+    def test_foreign_currency_subcontract(self):
+        foreign = self.env.ref("base.EUR")
+        if foreign == self.currency:
+            foreign = self.env.ref("base.USD")
+        foreign.active = True
+        foreign.rate_ids.unlink()
+        # 1 company unit = 0.5 foreign: 1 foreign = 2 company units.
+        self.env["res.currency.rate"].create(
+            {
+                "name": "2026-01-01",
+                "rate": 0.5,
+                "currency_id": foreign.id,
+                "company_id": self.company.id,
+            }
+        )
+        order = self._create_order(
+            [(self.erection, 1.0, 20000.0, self.cc_steel, self.subcontract)],
+            partner=self.steel_vendor,
+            currency_id=foreign.id,
+            construction_is_subcontract=True,
+            construction_retainage_percent=10.0,
+            construction_retainage_stored_percent=5.0,
+        )
+        order.button_confirm()
+        app = self.env["construction.subcontract.pay.application"].create(
+            {
+                "order_id": order.id,
+                "period_start": "2026-03-01",
+                "period_end": "2026-03-31",
+            }
+        )
+        app.line_ids.write({"work_this_period": 5000.0, "stored_to_date": 2000.0})
+        self.assertEqual(app.currency_id, foreign)
+        self.assertEqual(app.amount_this_period, 7000.0)
+        self.assertEqual(app.retainage_this_period, 600.0)
+        bill = self._approve(app, "2026-03-31")
+        self.assertEqual(bill.currency_id, foreign)
+        self.assertEqual(bill.amount_total, 6400.0)
+        retention = bill.line_ids.filtered(
+            lambda r: r.account_id == self.retention_account
+        )
+        self.assertEqual(
+            (retention.amount_currency, retention.balance), (-600.0, -1200.0)
+        )
+        payable = bill.line_ids.filtered(
+            lambda r: r.account_id == self.steel_vendor.property_account_payable_id
+        )
+        self.assertEqual(
+            (payable.amount_currency, payable.balance), (-6400.0, -12800.0)
+        )
+        self.assertEqual(
+            sum(bill.line_ids.mapped("debit")), sum(bill.line_ids.mapped("credit"))
+        )
+        self.assertEqual(order.construction_retainage_balance, 1200.0)
+        self.assertEqual(order._construction_retainage_available(foreign), 600.0)
+        # Release in the order currency, not more than held (600, not 1,200).
+        bad = self.env["construction.subcontract.pay.application"].create(
+            {
+                "order_id": order.id,
+                "period_start": "2026-04-01",
+                "period_end": "2026-04-30",
+                "application_type": "retainage",
+                "retainage_release_amount": 601.0,
+            }
+        )
+        with self.assertRaisesMsg(ValidationError, "holds .*600.00"):
+            bad.action_submit()
+        bad.retainage_release_amount = 600.0
+        # The rate moved: 1 foreign = 2.5 company units when released.
+        self.env["res.currency.rate"].create(
+            {
+                "name": "2026-04-15",
+                "rate": 0.4,
+                "currency_id": foreign.id,
+                "company_id": self.company.id,
+            }
+        )
+        bill2 = self._approve(bad, "2026-04-30")
+        self.assertEqual(bill2.amount_total, 600.0)
+        released = bill2.line_ids.filtered(
+            lambda r: r.account_id == self.retention_account
+        )
+        self.assertEqual((released.amount_currency, released.balance), (600.0, 1500.0))
+        # Released at the withholding rate: 300 of exchange loss.
+        exchange = self.env["account.move.line"].search(
+            [
+                ("construction_retainage_order_id", "=", order.id),
+                ("move_id.move_type", "=", "entry"),
+            ]
+        )
+        self.assertEqual((exchange.balance, exchange.amount_currency), (-300.0, 0.0))
+        loss = exchange.move_id.line_ids - exchange
+        self.assertEqual(
+            loss.account_id, self.company.expense_currency_exchange_account_id
+        )
+        self.assertEqual(loss.balance, 300.0)
+        self.assertEqual(order.construction_retainage_balance, 0.0)
+        self.assertEqual(order._construction_retainage_available(foreign), 0.0)
+        posted = self.env["account.move.line"].search(
+            [
+                ("account_id", "=", self.retention_account.id),
+                ("parent_state", "=", "posted"),
+            ]
+        )
+        self.assertEqual(sum(posted.mapped("balance")), 0.0)
+
+    def test_lien_waiver_report(self):
+        app = self._app("2026-03-01", "2026-03-31", {self.sov_steel: (1000.0, 0.0)})
+        self._approve(app, "2026-03-31")
+        waiver = self.env["construction.lien.waiver"].create(
+            {
+                "name": "LW-R1",
+                "application_id": app.id,
+                "condition": "conditional",
+                "scope": "progress",
+                "amount": 900.0,
+                "through_date": "2026-03-31",
+            }
+        )
+        report = "construction_procurement_sync.action_report_construction_lien_waiver"
+        Report = self.env["ir.actions.report"]
+        html = Report._render_qweb_html(report, waiver.ids)[0].decode()
+        self.assertIn("Conditional Waiver and Release on Progress Payment", html)
+        self.assertIn("Test Steel Erectors Inc", html)
+        self.assertIn("900.00", html)
+        self.assertIn("furnished through 03/31/2026 only", html)
+        self.assertIn("Claimant's Signature", html)
+        waiver.write({"condition": "unconditional", "scope": "final"})
+        html = Report._render_qweb_html(report, waiver.ids)[0].decode()
+        self.assertIn("Unconditional Waiver and Release on Final Payment", html)
+        self.assertIn("has been paid in full", html)
+        self.assertNotIn("Conditional Waiver", html)
+        if Report.get_wkhtmltopdf_state() == "ok":
+            pdf = Report.with_context(force_report_rendering=True)._render_qweb_pdf(
+                report, waiver.ids
+            )[0]
+            self.assertTrue(pdf.startswith(b"%PDF"))
+        waiver.action_generate_document()
+        generated = waiver.message_ids[0].attachment_ids
+        self.assertEqual(generated.name, "LW-R1.pdf")
+        self.assertEqual(
+            (generated.res_model, generated.res_id), (waiver._name, waiver.id)
+        )
+        # The signed copy is attached and the receipt logged.
+        signed = self.env["ir.attachment"].create(
+            {"name": "LW-R1 signed.pdf", "raw": b"%PDF-1.4 signed"}
+        )
+        waiver.attachment_ids = signed
+        waiver.action_receive()
+        self.assertEqual(waiver.state, "received")
+        self.assertEqual(waiver.message_ids[0].attachment_ids, signed)
+
+    def test_dashboard(self):
+        manager = new_test_user(
+            self.env,
+            login="test_dashboard_manager",
+            groups="construction_connector_base.group_construction_manager,"
+            "project.group_project_manager",
+            company_id=self.company.id,
+            company_ids=[self.company.id],
+        )
+        change = self.env["construction.change.order"].create(
+            {
+                "title": "Extra bracing",
+                "project_id": self.project.id,
+                "side": "commitment",
+                "partner_id": self.steel_vendor.id,
+                "purchase_order_id": self.order.id,
+                "line_ids": [
+                    Command.create(
+                        {
+                            "cost_code_id": self.cc_steel.id,
+                            "cost_type_id": self.subcontract.id,
+                            "name": "Bracing",
+                            "quantity": 1,
+                            "unit_cost": 5000.0,
+                        }
+                    )
+                ],
+            }
+        )
+        change.action_submit()
+        change.with_user(manager).action_approve()
+        self.assertEqual(change.stage_kind, "approved")
+        app = self._app(
+            "2026-03-01",
+            "2026-03-31",
+            {self.sov_steel: (5000.0, 2000.0), self.sov_concrete: (1000.0, 0.0)},
+        )
+        bill = self._approve(app, "2026-03-31")
+        self._register_payment(bill, "2026-03-31", amount=3000.0)
+        self.env.flush_all()
+        Dashboard = self.env["construction.subcontract.dashboard"]
+        row = Dashboard.search([("order_id", "=", self.order.id)])
+        self.assertEqual(
+            (
+                row.contract_value,
+                row.approved_changes,
+                row.revised_value,
+                row.billed,
+                row.balance_to_finish,
+                row.retainage_held,
+                row.paid,
+            ),
+            (30000.0, 5000.0, 35000.0, 8000.0, 27000.0, 700.0, 3000.0),
+        )
+        self.assertEqual(
+            row.with_context(compliance_date="2026-03-31").compliance_status,
+            "compliant",
+        )
+        self.assertEqual(
+            row.with_context(compliance_date="2026-12-15").compliance_status,
+            "expiring",
+        )
+        self.assertEqual(
+            row.with_context(compliance_date="2027-01-31").compliance_status,
+            "non_compliant",
+        )
+        groups = Dashboard.read_group(
+            [("project_id", "=", self.project.id)],
+            ["billed:sum", "retainage_held:sum"],
+            ["project_id"],
+        )
+        self.assertEqual(len(groups), 1)
+        self.assertEqual(groups[0]["billed"], 8000.0)
+        self.assertEqual(groups[0]["retainage_held"], 700.0)
+        self.assertEqual(self.project.construction_subcontract_count, 1)
+        action = self.project.action_view_construction_subcontract_dashboard()
+        self.assertEqual(Dashboard.search(action["domain"]), row)
+
+    def test_demo_data(self):
+        Apps = self.env["construction.subcontract.pay.application"]
+        apps = Apps._demo_subcontract_pay_applications()
+        if apps is False:
+            # Already loaded with the demo data: check what it left.
+            partner = self.env.ref(
+                "construction_connector_base.partner_vendor_electrical_demo",
+                raise_if_not_found=False,
+            )
+            apps = Apps.search(
+                [("partner_id", "=", partner.id if partner else 0)],
+                order="period_end",
+            )
+            if not apps:
+                self.skipTest("No demo data in this database.")
+        self.assertEqual(apps.mapped("state"), ["approved", "under_review"])
+        self.assertEqual(apps.mapped("application_number"), [1, 2])
+        first = apps[0]
+        self.assertEqual(first.lien_waiver_ids.state, "received")
+        self.assertEqual(first.lien_waiver_ids.amount, first.amount_due)
+        self.assertEqual(first.bill_id.state, "posted")
+        docs = self.env["construction.compliance.document"].search(
+            [("partner_id", "=", first.partner_id.id)]
+        )
+        self.assertEqual(sorted(docs.mapped("state")), ["expiring", "valid"])
+        self.assertFalse(Apps._demo_subcontract_pay_applications())
