@@ -2,7 +2,7 @@
     "name": "Construction Connector Base",
     "summary": "Cost codes, project job-cost budgets and the integration framework "
     "shared by the construction suite",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",
@@ -16,6 +16,7 @@
         "data/ir_sequence_data.xml",
         "data/queue_job_data.xml",
         "data/construction_integration_data.xml",
+        "data/construction_reconciliation_data.xml",
         "views/account_analytic_account_views.xml",
         "views/construction_budget_views.xml",
         "views/construction_budget_modification_views.xml",
@@ -25,6 +26,7 @@
         "views/construction_outbox_views.xml",
         "views/construction_binding_views.xml",
         "views/construction_menus.xml",
+        "views/construction_reconciliation_views.xml",
     ],
     "demo": [
         "demo/construction_demo.xml",

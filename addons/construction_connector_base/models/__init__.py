@@ -12,3 +12,5 @@ from . import construction_api_usage
 from . import construction_secret_display
 from . import construction_outbox
 from . import queue_job
+from . import construction_reconciliation
+from . import construction_reconciliation_snapshot

@@ -7,3 +7,5 @@ from . import test_integration_api
 from . import test_integration_concurrency
 from . import test_outbox_delivery
 from . import test_outbox_health_api
+from . import test_reconciliation
+from . import test_reconciliation_api
