@@ -273,11 +273,17 @@ class ConstructionReconciliationRun(models.Model):
         )
         to_create = []
         updated = agreeing = Mismatch
+        compared = 0
         for key in keys:
             odoo_amount = currency.round(odoo.get(key, 0.0))
+            existing = open_by_key.pop(key, Mismatch)
+            if key not in external and currency.is_zero(odoo_amount):
+                # A zero column Odoo stores and the system does not report.
+                agreeing |= existing
+                continue
+            compared += 1
             external_amount = currency.round(external.get(key, 0.0))
             difference = currency.round(odoo_amount - external_amount)
-            existing = open_by_key.pop(key, Mismatch)
             if currency.compare_amounts(abs(difference), self.tolerance) <= 0:
                 agreeing |= existing
                 continue
@@ -322,7 +328,7 @@ class ConstructionReconciliationRun(models.Model):
                 "state": "done",
                 "finished_at": fields.Datetime.now(),
                 "project_count": len(projects),
-                "compared_count": len(keys),
+                "compared_count": compared,
                 "opened_count": len(opened),
                 "updated_count": len(updated),
                 "closed_count": len(agreeing),
