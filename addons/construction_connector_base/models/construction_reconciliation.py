@@ -223,6 +223,12 @@ class ConstructionReconciliationRun(models.Model):
         progress raises ReconciliationRunning and writes nothing.
         """
         backend.ensure_one()
+        if not self.env.su and not self.env.user.has_group(
+            "construction_connector_base.group_construction_manager"
+        ):
+            raise UserError(
+                _("Only a Construction Manager can start a reconciliation.")
+            )
         self._lock_backend(backend)
         run = self.create(
             {
@@ -266,26 +272,28 @@ class ConstructionReconciliationRun(models.Model):
                 ]
             )
         }
+        project_ids = set(projects.ids)
         keys = sorted(
             key
             for key in set(odoo) | set(external)
-            if key[2] in metrics and key[0] in projects.ids
+            if key[2] in metrics and key[0] in project_ids
         )
         to_create = []
-        updated = agreeing = Mismatch
+        # ids, not recordset unions: thousands of figures must stay linear
+        updated, agreeing, still_open = [], [], []
         compared = 0
         for key in keys:
             odoo_amount = currency.round(odoo.get(key, 0.0))
             existing = open_by_key.pop(key, Mismatch)
             if key not in external and currency.is_zero(odoo_amount):
                 # A zero column Odoo stores and the system does not report.
-                agreeing |= existing
+                agreeing += existing.ids
                 continue
             compared += 1
             external_amount = currency.round(external.get(key, 0.0))
             difference = currency.round(odoo_amount - external_amount)
             if currency.compare_amounts(abs(difference), self.tolerance) <= 0:
-                agreeing |= existing
+                agreeing += existing.ids
                 continue
             vals = {
                 "odoo_amount": odoo_amount,
@@ -297,8 +305,18 @@ class ConstructionReconciliationRun(models.Model):
                 "last_run_id": self.id,
             }
             if existing:
-                existing.write(vals)
-                updated |= existing
+                updated += existing.ids
+                changed = (
+                    currency.compare_amounts(existing.odoo_amount, odoo_amount)
+                    or currency.compare_amounts(
+                        existing.external_amount, external_amount
+                    )
+                    or currency.compare_amounts(existing.tolerance, self.tolerance)
+                )
+                if changed:
+                    existing.write(vals)
+                else:
+                    still_open += existing.ids
             else:
                 project_id, cost_code_id, metric = key
                 to_create.append(
@@ -313,9 +331,10 @@ class ConstructionReconciliationRun(models.Model):
                 )
         # Open mismatches neither side reports any more agree at zero.
         for mismatch in open_by_key.values():
-            agreeing |= mismatch
+            agreeing += mismatch.ids
         opened = Mismatch.create(to_create)
-        agreeing.write(
+        Mismatch.browse(still_open).write({"last_run_id": self.id})
+        Mismatch.browse(agreeing).write(
             {
                 "state": "closed",
                 "closed_run_id": self.id,

@@ -2,7 +2,7 @@ from unittest.mock import patch
 
 from odoo.exceptions import UserError
 from odoo.sql_db import db_connect
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from ..models.construction_reconciliation import LOCK_CLASS
 from ..tools.exceptions import ReconciliationRunning
@@ -217,6 +217,24 @@ class TestReconciliation(ReconciliationCommon):
         # are missing externally
         self.assertEqual(len(self._mismatches()), 4)
 
+    def test_only_managers_reconcile(self):
+        self._push({(self.cc_forming, "budget"): 1.00})
+        user = new_test_user(
+            self.env,
+            login="rec_user",
+            groups="construction_connector_base.group_construction_user",
+        )
+        with self.assertRaisesMsg(UserError, "Only a Construction Manager"):
+            self.Run.with_user(user)._reconcile(self.backend)
+        with self.assertRaisesMsg(UserError, "Only a Construction Manager"):
+            self.backend.with_user(user).action_reconcile()
+        self.assertFalse(self.Run.search([("backend_id", "=", self.backend.id)]))
+        # users read the outcome
+        self.Run._reconcile(self.backend)
+        self.assertEqual(
+            len(self.Mismatch.with_user(user).search([("state", "=", "open")])), 4
+        )
+
     def test_failed_adapter_is_recorded(self):
         self._push({(self.cc_forming, "budget"): 40000.00})
         with patch.object(
@@ -253,7 +271,7 @@ class TestReconciliation(ReconciliationCommon):
         self.assertFalse(self._mismatches())
 
     def test_grouped_queries_over_many_lines(self):
-        """20,000 analytic lines: one grouped query, exact total, bounded queries."""
+        """100,000 analytic lines: grouped queries, exact total, bounded queries."""
         plan = self.env["account.analytic.plan"]
         column = plan._construction_column("cost_code")
         self.env.flush_all()
@@ -262,9 +280,9 @@ class TestReconciliation(ReconciliationCommon):
             INSERT INTO account_analytic_line
                 (name, date, amount, unit_amount, account_id, "{column}",
                  company_id, currency_id, category, create_date, write_date)
-            SELECT 'bulk cost', '2026-11-30', -0.5, 0, %s, %s, %s, %s, 'other',
+            SELECT 'bulk cost', '2026-11-30', -0.25, 0, %s, %s, %s, %s, 'other',
                    now(), now()
-              FROM generate_series(1, 20000)
+              FROM generate_series(1, 100000)
             """,
             (
                 self.project.account_id.id,
@@ -273,12 +291,12 @@ class TestReconciliation(ReconciliationCommon):
                 self.currency.id,
             ),
         )
-        self._push({(self.cc_steel, "jtd_cost"): 10000.00})
+        self._push({(self.cc_steel, "jtd_cost"): 25000.00})
         self.env.invalidate_all()
-        with self.assertQueryCount(__system__=40):
+        with self.assertQueryCount(__system__=7):
             figures = self.Run._reconciliation_odoo_figures(self.project)
         self.assertAlmostEqual(
-            figures[(self.project.id, self.cc_steel.id, "jtd_cost")], 10000.00, 2
+            figures[(self.project.id, self.cc_steel.id, "jtd_cost")], 25000.00, 2
         )
         self.Run._reconcile(self.backend)
         self.assertNotIn((self.cc_steel, "jtd_cost"), self._mismatches())

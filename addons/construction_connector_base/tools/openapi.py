@@ -344,7 +344,11 @@ def _add_reconciliation_paths(paths, schemas):
                 },
                 "400": _problem_response("Malformed JSON"),
                 "409": _problem_response("A reconciliation is already running"),
-                **COMMON_ERRORS,
+                **{
+                    status: response
+                    for status, response in COMMON_ERRORS.items()
+                    if status != "404"
+                },
                 "422": _problem_response(
                     "Validation failed, or unknown project or cost code (see errors)"
                 ),
