@@ -332,7 +332,7 @@ class ConstructionReconciliationRun(models.Model):
         # Open mismatches neither side reports any more agree at zero.
         for mismatch in open_by_key.values():
             agreeing += mismatch.ids
-        opened = Mismatch.create(to_create)
+        opened = Mismatch.with_context(mail_create_nolog=True).create(to_create)
         Mismatch.browse(still_open).write({"last_run_id": self.id})
         Mismatch.browse(agreeing).write(
             {
@@ -378,6 +378,7 @@ class ConstructionReconciliationRun(models.Model):
                 _logger.info(
                     "Reconciliation of %s skipped: already running", backend.name
                 )
+        self.env["construction.reconciliation.snapshot"]._purge_old()
 
     def _to_api(self):
         self.ensure_one()

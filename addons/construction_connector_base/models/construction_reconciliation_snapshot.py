@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -154,6 +154,36 @@ class ConstructionReconciliationSnapshot(models.Model):
             }
         )
         return snapshot, []
+
+    @api.model
+    def _purge_old(self):
+        """Delete snapshots older than the retention that are no project's latest."""
+        days = self.env["construction.event"]._get_param(
+            "reconciliation_snapshot_retention_days", 90
+        )
+        if days <= 0:
+            return
+        self.flush_model()
+        self.env["construction.reconciliation.snapshot.line"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT s.id
+                  FROM construction_reconciliation_snapshot s
+                 WHERE s.as_of < %(cutoff)s
+                   AND s.id NOT IN (
+                        SELECT DISTINCT ON (l.backend_id, l.project_id) l.snapshot_id
+                          FROM construction_reconciliation_snapshot_line l
+                          JOIN construction_reconciliation_snapshot s2
+                            ON s2.id = l.snapshot_id
+                      ORDER BY l.backend_id, l.project_id, s2.as_of DESC, s2.id DESC
+                   )
+                """,
+                cutoff=fields.Datetime.now() - timedelta(days=days),
+            )
+        )
+        old = self.sudo().browse([row[0] for row in self.env.cr.fetchall()])
+        old.unlink()  # sudo: housekeeping of the scheduled action
 
     def _to_api(self):
         self.ensure_one()

@@ -267,8 +267,13 @@ class TestReconciliation(ReconciliationCommon):
         self.assertFalse(self.Run.search([("backend_id", "=", idle.id)]))
         # a snapshot older than the latest one does not count
         self._push({(self.cc_forming, "budget"): 1.00}, as_of="2026-11-01")
+        stale = self._push({(self.cc_forming, "budget"): 2.00}, as_of="2025-01-01")
+        latest = self.Snapshot.search([("backend_id", "=", self.backend.id)], limit=1)
         self.Run._cron_reconcile()
         self.assertFalse(self._mismatches())
+        # past the 90-day retention and nobody's latest: purged by the cron
+        self.assertFalse(stale.exists())
+        self.assertTrue(latest.exists())  # kept however old: the project's latest
 
     def test_grouped_queries_over_many_lines(self):
         """100,000 analytic lines: grouped queries, exact total, bounded queries."""
