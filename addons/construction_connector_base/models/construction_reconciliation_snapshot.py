@@ -300,10 +300,8 @@ class ConstructionBackend(models.Model):
                 [],
             )
         )
-        projects = self.env["project.project"]
-        for (project,) in reported + with_mismatch:
-            projects |= project
-        return projects.with_env(self.env)
+        project_ids = {project.id for (project,) in reported + with_mismatch}
+        return self.env["project.project"].browse(sorted(project_ids))
 
     def _reconciliation_external_figures(self, projects):
         """{(project id, cost code id, metric): amount} the system reports.

@@ -235,6 +235,26 @@ class TestReconciliation(ReconciliationCommon):
             len(self.Mismatch.with_user(user).search([("state", "=", "open")])), 4
         )
 
+    def test_other_company_sees_nothing(self):
+        self._push({(self.cc_forming, "budget"): 1.00})
+        self.Run._reconcile(self.backend)
+        other = self.env["res.company"].create({"name": "Rival Builders"})
+        manager = new_test_user(
+            self.env,
+            login="rec_rival",
+            groups="construction_connector_base.group_construction_manager",
+            company_id=other.id,
+            company_ids=[other.id],
+        )
+        for model in (
+            "construction.reconciliation.run",
+            "construction.reconciliation.mismatch",
+            "construction.reconciliation.snapshot",
+            "construction.reconciliation.snapshot.line",
+        ):
+            self.assertEqual(self.env[model].with_user(manager).search_count([]), 0)
+        self.assertEqual(self.Mismatch.search_count([("state", "=", "open")]), 4)
+
     def test_failed_adapter_is_recorded(self):
         self._push({(self.cc_forming, "budget"): 40000.00})
         with patch.object(
