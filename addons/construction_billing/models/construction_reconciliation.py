@@ -104,13 +104,10 @@ class ConstructionReconciliationMismatch(models.Model):
         latest = {}
         for application in applications:
             latest.setdefault(application.contract_id, application)
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.display_name,
-            "res_model": "construction.pay.application.line",
-            "views": [(False, "list"), (False, "form")],
-            "domain": [
+        return self._records_action(
+            "construction.pay.application.line",
+            [
                 ("application_id", "in", [app.id for app in latest.values()]),
                 ("sov_line_id.cost_code_id", "=", self.cost_code_id.id),
             ],
-        }
+        )

@@ -23,15 +23,12 @@ class ConstructionReconciliationMismatch(models.Model):
     def _odoo_records_action(self):
         if self.metric != "approved_changes":
             return super()._odoo_records_action()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.display_name,
-            "res_model": "construction.change.order",
-            "views": [(False, "list"), (False, "form")],
-            "domain": [
+        return self._records_action(
+            "construction.change.order",
+            [
                 ("side", "=", "prime"),
                 ("budget_effect", "=", "approved"),
                 ("line_ids.budget_line_id.project_id", "=", self.project_id.id),
                 ("line_ids.budget_line_id.cost_code_id", "=", self.cost_code_id.id),
             ],
-        }
+        )

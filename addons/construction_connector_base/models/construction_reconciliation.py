@@ -31,17 +31,6 @@ METRIC_KEYS = [key for key, _label in METRICS]
 LOCK_CLASS = 0x52454331
 
 
-def _window_action(name, model, domain, context=None):
-    return {
-        "type": "ir.actions.act_window",
-        "name": name,
-        "res_model": model,
-        "views": [(False, "list"), (False, "form")],
-        "domain": domain,
-        "context": context or {},
-    }
-
-
 class ConstructionReconciliationRun(models.Model):
     _name = "construction.reconciliation.run"
     _inherit = ["mail.thread"]
@@ -524,18 +513,28 @@ class ConstructionReconciliationMismatch(models.Model):
         self.ensure_one()
         return (self.project_id.id, self.cost_code_id.id, self.metric)
 
+    def _records_action(self, model, domain):
+        """A window action listing ``model`` records matching ``domain``."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.display_name,
+            "res_model": model,
+            "views": [(False, "list"), (False, "form")],
+            "domain": domain,
+            "context": {},
+        }
+
     def _odoo_records_action(self):
         """The window action listing the records behind Odoo's figure, or None."""
         self.ensure_one()
-        name = self.display_name
         if (
             self.metric
             in self.env[
                 "construction.reconciliation.run"
             ]._reconciliation_budget_columns()
         ):
-            return _window_action(
-                name,
+            return self._records_action(
                 "construction.budget.line",
                 [
                     ("project_id", "=", self.project_id.id),
@@ -544,8 +543,7 @@ class ConstructionReconciliationMismatch(models.Model):
             )
         if self.metric == "jtd_cost":
             column = self.env["account.analytic.plan"]._construction_column("cost_code")
-            return _window_action(
-                name,
+            return self._records_action(
                 "account.analytic.line",
                 [
                     ("account_id", "=", self.project_id.account_id.id),

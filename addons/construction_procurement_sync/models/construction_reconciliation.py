@@ -53,10 +53,6 @@ class ConstructionReconciliationMismatch(models.Model):
                 ("state", "in", COMMITTED_STATES),
             ]
         )
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.display_name,
-            "res_model": "purchase.order.line",
-            "views": [(False, "list"), (False, "form")],
-            "domain": [("id", "in", rows.purchase_line_id.ids)],
-        }
+        return self._records_action(
+            "purchase.order.line", [("id", "in", rows.purchase_line_id.ids)]
+        )
