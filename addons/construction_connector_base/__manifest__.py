@@ -16,6 +16,7 @@
         "data/ir_sequence_data.xml",
         "data/queue_job_data.xml",
         "data/construction_integration_data.xml",
+        "data/construction_reconciliation_data.xml",
         "views/account_analytic_account_views.xml",
         "views/construction_budget_views.xml",
         "views/construction_budget_modification_views.xml",
@@ -29,6 +30,7 @@
         "views/construction_outbound_send_wizard_views.xml",
         "views/construction_job_cost_export_views.xml",
         "data/construction_outbound_action_data.xml",
+        "views/construction_reconciliation_views.xml",
     ],
     "demo": [
         "demo/construction_demo.xml",

@@ -12,3 +12,4 @@ from . import construction_event
 from . import res_config_settings
 from . import construction_change_order
 from . import construction_outbound
+from . import construction_reconciliation

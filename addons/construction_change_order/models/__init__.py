@@ -8,3 +8,4 @@ from . import budget_line
 from . import change_order_api
 from . import construction_event
 from . import change_order_outbound
+from . import construction_reconciliation

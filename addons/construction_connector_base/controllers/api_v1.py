@@ -15,7 +15,7 @@ from odoo import http
 from odoo.http import request
 from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 
-from ..tools.exceptions import IdempotencyConflict
+from ..tools.exceptions import IdempotencyConflict, ReconciliationRunning
 from ..tools.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 _logger = logging.getLogger(__name__)
@@ -171,6 +171,18 @@ class ConstructionApiV1(http.Controller):
     )
     def health(self, **kwargs):
         return self._dispatch(self._health)
+
+    @http.route(
+        f"{PREFIX}/reconciliation/snapshot",
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+        readonly=False,
+    )
+    def post_reconciliation_snapshot(self, **kwargs):
+        return self._dispatch(self._post_reconciliation_snapshot)
 
     @http.route(
         f"{PREFIX}/openapi.json",
@@ -583,3 +595,37 @@ class ConstructionApiV1(http.Controller):
             )
         message.action_replay()
         return _json_response(message._to_api(), 202)
+
+    def _post_reconciliation_snapshot(self):
+        backend = self._authenticate()
+        raw = self._read_body()
+        payload = self._parse(raw)
+        Snapshot = request.env["construction.reconciliation.snapshot"]
+        errors = Snapshot._api_errors(payload)
+        if errors:
+            raise self._validation_problem(errors)
+        self._check_signature(backend, raw)
+        self._check_rate(backend)
+        snapshot, errors = Snapshot._create_from_api(backend, payload)
+        if errors:
+            raise ApiProblem(
+                422,
+                "unknown-reference",
+                "Unknown project or cost code",
+                f"{len(errors)} reference(s) are not mapped for this system; "
+                "nothing was stored.",
+                errors=errors,
+            )
+        body = snapshot._to_api()
+        if payload.get("reconcile"):
+            # sudo: the run reads the budget, ledger and documents behind the
+            # figures; only counts are returned to the integration user.
+            Run = request.env["construction.reconciliation.run"].sudo()
+            try:
+                run = Run._reconcile(backend.sudo(), trigger="api")
+            except ReconciliationRunning as err:
+                raise ApiProblem(
+                    409, "reconciliation-running", "Reconciliation running", str(err)
+                ) from err
+            body["run"] = run._to_api()
+        return _json_response(body, 201)

@@ -16,3 +16,5 @@ from . import ir_actions_server
 from . import construction_job_cost_export
 from . import construction_outbound_mixin
 from . import account_move
+from . import construction_reconciliation
+from . import construction_reconciliation_snapshot

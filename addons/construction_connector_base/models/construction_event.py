@@ -173,7 +173,13 @@ class ConstructionEvent(models.Model):
     @api.model
     def _validate_payload(self, event_type, payload):
         """Every schema violation as {"pointer": JSON pointer, "detail": message}."""
-        schema = self._event_types()[event_type].load_schema()
+        return self._schema_errors(
+            self._event_types()[event_type].load_schema(), payload
+        )
+
+    @api.model
+    def _schema_errors(self, schema, payload):
+        """Every violation of ``schema`` as {"pointer", "detail"}, sorted."""
         errors = []
         for error in Draft202012Validator(schema).iter_errors(payload):
             path = [_pointer_token(p) for p in error.absolute_path]

@@ -9,3 +9,5 @@ from . import test_outbox_delivery
 from . import test_outbox_health_api
 from . import test_outbound_wiring
 from . import test_outbox_api
+from . import test_reconciliation
+from . import test_reconciliation_api

@@ -10,6 +10,8 @@
   the last retry the event is ``dead``.
 """
 
+from odoo.exceptions import UserError
+
 from odoo.addons.queue_job.exception import RetryableJobError
 
 
@@ -32,9 +34,14 @@ class IdempotencyConflict(Exception):
         self.event = event
 
 
+class ReconciliationRunning(UserError):
+    """A reconciliation of the same external system is already in progress."""
+
+
 __all__ = [
     "IdempotencyConflict",
     "ParentMissing",
     "PermanentEventError",
+    "ReconciliationRunning",
     "RetryableJobError",
 ]

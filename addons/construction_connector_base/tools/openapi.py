@@ -3,7 +3,14 @@
 
 import copy
 
+from .event_types import EventType
+
 PREFIX = "/api/construction/v1"
+# Not an event type: the schema of POST /reconciliation/snapshot (no handler).
+RECONCILIATION_SNAPSHOT = EventType(
+    schema="construction_connector_base/schemas/reconciliation_snapshot.v1.json",
+    handler="",
+)
 
 
 def _ref(name):
@@ -409,6 +416,7 @@ def build_openapi(event_types, version="1.0.0"):
         }
     }
     paths.update(_outbox_paths())
+    _add_reconciliation_paths(paths, schemas)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -419,7 +427,7 @@ def build_openapi(event_types, version="1.0.0"):
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "tags": [{"name": "events"}, {"name": "outbox"}],
+        "tags": [{"name": "events"}, {"name": "outbox"}, {"name": "reconciliation"}],
         "paths": paths,
         "components": {
             "schemas": schemas,
@@ -431,4 +439,69 @@ def build_openapi(event_types, version="1.0.0"):
                 }
             },
         },
+    }
+
+
+def _add_reconciliation_paths(paths, schemas):
+    schemas["ReconciliationSnapshot"] = _payload_schema(RECONCILIATION_SNAPSHOT)
+    schemas["ReconciliationSnapshotResult"] = {
+        "type": "object",
+        "required": ["id", "as_of", "lines"],
+        "properties": {
+            "id": {"type": "integer"},
+            "as_of": {"type": "string"},
+            "source": {"type": ["string", "null"]},
+            "lines": {"type": "integer"},
+            "run": {
+                "type": "object",
+                "description": "Present when reconcile was true.",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "state": {"type": "string", "enum": ["done", "failed"]},
+                    "compared": {"type": "integer"},
+                    "opened": {"type": "integer"},
+                    "updated": {"type": "integer"},
+                    "closed": {"type": "integer"},
+                    "open": {"type": "integer"},
+                },
+            },
+        },
+    }
+    paths[f"{PREFIX}/reconciliation/snapshot"] = {
+        "post": {
+            "operationId": "post_reconciliation_snapshot",
+            "summary": "Report the external totals per project, cost code and metric",
+            "description": "Stored as the latest snapshot of each project it covers; "
+            "the nightly reconciliation compares it with Odoo's figures. Unknown "
+            "projects or cost codes answer 422 listing them, and nothing is stored.",
+            "tags": ["reconciliation"],
+            "parameters": list(SIGNATURE_HEADERS),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": _ref("ReconciliationSnapshot")}
+                },
+            },
+            "responses": {
+                "201": {
+                    "description": "Stored (and reconciled when asked)",
+                    "content": {
+                        "application/json": {
+                            "schema": _ref("ReconciliationSnapshotResult")
+                        }
+                    },
+                },
+                "400": _problem_response("Malformed JSON"),
+                "409": _problem_response("A reconciliation is already running"),
+                **{
+                    status: response
+                    for status, response in COMMON_ERRORS.items()
+                    if status != "404"
+                },
+                "422": _problem_response(
+                    "Validation failed, or unknown project or cost code (see errors)"
+                ),
+            },
+        }
     }
