@@ -12,3 +12,6 @@ from . import construction_api_usage
 from . import construction_secret_display
 from . import construction_outbox
 from . import queue_job
+from . import construction_backend_approval
+from . import construction_binding_log
+from . import construction_synced_mixin

@@ -1,0 +1,2 @@
+from . import construction_event_approval_wizard
+from . import construction_binding_relink_wizard
