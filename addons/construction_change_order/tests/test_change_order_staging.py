@@ -4,6 +4,7 @@ from lxml import etree
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.construction_connector_base.tests.common_integration import (
     make_backend,
@@ -190,6 +191,33 @@ class TestChangeOrderStaging(ChangeOrderCommon):
         event.invalidate_recordset()
         self.assertEqual(event.state, "awaiting_approval")
         self.assertFalse(self._rejections())
+
+    def test_approver_queue_and_form(self):
+        event = self._receive("k1", co_payload())
+        Event = self.env["construction.event"].with_user(self.approver)
+        action = self.env.ref(
+            "construction_connector_base.construction_event_action_approval"
+        )
+        self.assertIn(
+            self.env.ref(
+                "construction_connector_base.group_construction_accounting_approver"
+            ),
+            self.env.ref(
+                "construction_connector_base.menu_construction_accounting_approval"
+            ).groups_id,
+        )
+        domain = safe_eval(action.domain) + [("state", "=", "awaiting_approval")]
+        self.assertEqual(Event.search(domain), event)
+        views = Event.get_views([(False, "form"), (False, "list"), (False, "search")])
+        form_fields = views["models"]["construction.event"]["fields"]
+        for fname in ("payload_diff_html", "approval_comment", "state"):
+            self.assertIn(fname, form_fields)
+        # Every field of the form is readable by the approver.
+        values = event.read([f for f in form_fields if f in Event._fields])[0]
+        self.assertEqual(values["state"], "awaiting_approval")
+        self.assertIn("No bound record", str(values["payload_diff_html"]))
+        wizard_action = event.action_open_approval_wizard()
+        self.assertEqual(wizard_action["context"]["default_event_ids"], event.ids)
 
     # ---- locked synced fields ----
 

@@ -785,9 +785,14 @@ class ConstructionEvent(models.Model):
         self.ensure_one()
         etype = self._event_type()
         if etype and etype.model and self.entity_external_id:
-            record = self.env["construction.binding"]._find(
-                self.backend_id, etype.model, self.entity_external_id
+            # sudo: approvers have no access to bindings; only the bound id is
+            # used, the record itself is read with the caller's rights.
+            binding = (
+                self.env["construction.binding"]
+                .sudo()
+                ._find_binding(self.backend_id, etype.model, self.entity_external_id)
             )
+            record = self.env[etype.model].browse(binding.res_id).exists()
             if record:
                 return record
         records = self._result_records()
@@ -854,7 +859,13 @@ class ConstructionEvent(models.Model):
         for event in self:
             try:
                 rows = event._payload_diff()
-            except (PermanentEventError, UserError, ValueError, KeyError) as err:
+            except (
+                AccessError,
+                PermanentEventError,
+                UserError,
+                ValueError,
+                KeyError,
+            ) as err:
                 event.payload_diff_html = Markup("<p>%s</p>") % str(err)
                 continue
             event.payload_diff_html = event._render_diff(rows)
