@@ -11,3 +11,4 @@ from . import project_project
 from . import construction_event
 from . import res_config_settings
 from . import construction_change_order
+from . import pay_application_sync_lock

@@ -7,3 +7,4 @@ from . import test_change_order_views
 from . import test_change_order_integration
 from . import test_change_order_concurrency
 from . import test_change_order_staging
+from . import test_change_order_staging_api

@@ -218,6 +218,12 @@ class TestChangeOrderStaging(ChangeOrderCommon):
         self.assertIn("No bound record", str(values["payload_diff_html"]))
         wizard_action = event.action_open_approval_wizard()
         self.assertEqual(wizard_action["context"]["default_event_ids"], event.ids)
+        # Approvers decide; they do not operate the queue.
+        with self.assertRaises(AccessError):
+            event.action_cancel()
+        self.assertEqual(event.state, "awaiting_approval")
+        event.with_user(self.manager).action_cancel()
+        self.assertEqual(event.state, "cancelled")
 
     # ---- locked synced fields ----
 

@@ -50,6 +50,7 @@ CANCELLABLE_STATES = (
 )
 APPROVER_GROUP = "construction_connector_base.group_construction_accounting_approver"
 INTEGRATION_GROUP = "construction_connector_base.group_construction_integration"
+MANAGER_GROUP = "construction_connector_base.group_construction_manager"
 APPROVAL_DECISIONS = [("accepted", "Accepted"), ("rejected", "Rejected")]
 # Field types compared field by field between a payload and the bound record.
 DIFF_FIELD_TYPES = (
@@ -617,6 +618,7 @@ class ConstructionEvent(models.Model):
 
     def action_replay(self):
         """Replay failed or dead events: a new job, taking effect once."""
+        self._check_operator()
         not_replayable = self.filtered(lambda e: e.state not in REPLAYABLE_STATES)
         if not_replayable:
             raise UserError(
@@ -631,6 +633,7 @@ class ConstructionEvent(models.Model):
         return True
 
     def action_cancel(self):
+        self._check_operator()
         not_cancellable = self.filtered(lambda e: e.state not in CANCELLABLE_STATES)
         if not_cancellable:
             raise UserError(
@@ -659,6 +662,20 @@ class ConstructionEvent(models.Model):
             "domain": [("id", "in", records.ids)],
             "name": _("Result"),
         }
+
+    def _check_operator(self):
+        """Replay and cancel: managers, and the system itself through the API.
+
+        Accounting approvers read events to decide on staged ones; they do not
+        operate the queue.
+        """
+        if self.env.su or self.env.user.has_group(MANAGER_GROUP):
+            return
+        if self.env.user.has_group(INTEGRATION_GROUP):
+            return
+        raise AccessError(
+            _("Only a Construction Manager can replay or cancel integration events.")
+        )
 
     # ---- ACCOUNTING APPROVAL ----
 
