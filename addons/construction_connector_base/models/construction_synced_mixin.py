@@ -117,7 +117,10 @@ class ConstructionSyncedMixin(models.AbstractModel):
             if field and field.type == "one2many" and len(node):
                 # Lines locked by this document: their fields in the embedded views.
                 comodel = self.env[field.comodel_name]
-                if "construction_synced" not in comodel._fields:
+                if (
+                    "construction_synced" not in comodel._fields
+                    or comodel._name == self._name  # sub-documents are bound apart
+                ):
                     continue
                 line_locked = set(comodel._construction_locked_fields())
                 for sub in node.iterfind(".//field"):
@@ -135,10 +138,12 @@ class ConstructionSyncedMixin(models.AbstractModel):
             '<i class="fa fa-lock me-1" title="Locked"/>'
             "<span>Synced from </span>"
             '<field name="construction_synced_source" class="fw-bold"/>'
-            "<span>: the synced fields are read-only. Issue a new change order or "
-            "re-sync from the source system to change them.</span>"
+            "<span/>"
             "</div>"
         )
+        banner[-1].text = _(": the synced fields are read-only. %(hint)s") % {
+            "hint": self._construction_locked_hint()
+        }
         anchor.insert(0, banner)
         anchor.insert(
             0, etree.fromstring('<field name="construction_synced" invisible="1"/>')
