@@ -54,6 +54,9 @@ class TestChangeOrderStagingApi(HttpCase):
         event = self.env["construction.event"].browse(body["id"])
         run_pending_jobs(self.env)
         self.assertEqual(event.state, "awaiting_approval")
+        health = self._call("/health").json()
+        self.assertEqual(health["inbox"]["awaiting_approval"], 1)
+        self.assertEqual(health["inbox"]["queued"], 0)
 
         event.with_user(self.approver)._reject("Budget code 03-300 is closed")
         body = self._call(f"/events/{event.id}").json()

@@ -200,6 +200,7 @@ class ConstructionBackend(models.Model):
                 events.get(s, 0) for s in ("received", "queued", "processing")
             ),
             "parked": events.get("parked", 0),
+            "awaiting_approval": events.get("awaiting_approval", 0),
             "failed": events.get("failed", 0),
             "dead": events.get("dead", 0),
             "oldest_pending_age_seconds": age(oldest_event.received_date),
