@@ -1,5 +1,5 @@
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import ConstructionCommon
 from .common_integration import cost_code_payload, make_backend, run_pending_jobs
@@ -59,7 +59,7 @@ class TestBindingRelink(ConstructionCommon):
     def _wizard(self, binding, mode, record=None, reason="Wrong cost code"):
         vals = {"binding_id": binding.id, "mode": mode, "reason": reason}
         if record:
-            vals["record_ref"] = f"{record._name},{record.id}"
+            vals["new_res_id"] = record.id
         return (
             self.env["construction.binding.relink.wizard"]
             .with_user(self.manager)
@@ -131,3 +131,31 @@ class TestBindingRelink(ConstructionCommon):
             self._wizard(binding, "relink", taken).action_confirm()
         self.assertEqual(binding.res_id, original)
         self.assertEqual(self._history().mapped("action"), ["link"])
+
+
+@tagged("post_install", "-at_install")
+class TestBindingRelinkUi(HttpCase):
+    def test_manager_relinks_from_the_form(self):
+        backend = make_backend(self.env, name="Tour Binding Platform")
+        plan = self.env.ref("construction_connector_base.analytic_plan_division_03")
+        concrete, steel = self.env[ACCOUNT].create(
+            [
+                {"name": "Tour Concrete", "code": "T-03-1", "plan_id": plan.id},
+                {"name": "Tour Steel", "code": "T-05-1", "plan_id": plan.id},
+            ]
+        )
+        binding = self.env["construction.binding"]._bind(
+            backend, concrete, "tour-ext-1"
+        )
+        self.start_tour(
+            "/odoo/action-construction_connector_base.construction_binding_action",
+            "construction_binding_relink_tour",
+            login="admin",
+        )
+        self.assertEqual(binding.res_id, steel.id)
+        self.assertEqual(
+            binding.log_ids.sorted("id").mapped("action"), ["link", "relink"]
+        )
+        self.assertEqual(
+            binding.log_ids.sorted("id")[-1].reason, "Mapped to the wrong cost code"
+        )

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import _, fields, models
 from odoo.exceptions import UserError
 
 
@@ -17,28 +17,21 @@ class ConstructionBindingRelinkWizard(models.TransientModel):
         required=True,
         default="relink",
     )
-    record_ref = fields.Reference(
-        selection="_selection_record_ref",
+    new_res_id = fields.Many2oneReference(
         string="New Record",
-        help="The record the external id should point to from now on.",
+        model_field="model",
+        help="The record (of the same model) the external id points to from now on.",
     )
     reason = fields.Text(required=True)
-
-    @api.model
-    def _selection_record_ref(self):
-        return self.env["construction.binding"]._selection_record_ref()
-
-    @api.onchange("binding_id")
-    def _onchange_binding_id(self):
-        if self.binding_id and self.mode == "relink" and not self.record_ref:
-            self.record_ref = f"{self.binding_id.model},0"
 
     def action_confirm(self):
         self.ensure_one()
         if self.mode == "unlink":
             self.binding_id._unlink_binding(self.reason)
             return {"type": "ir.actions.act_window_close"}
-        if not self.record_ref:
+        if not self.new_res_id:
             raise UserError(_("Pick the record to relink to."))
-        self.binding_id._relink(self.record_ref, self.reason)
+        self.binding_id._relink(
+            self.env[self.binding_id.model].browse(self.new_res_id), self.reason
+        )
         return {"type": "ir.actions.act_window_close"}
