@@ -246,6 +246,9 @@ class TestChangeOrderStaging(ChangeOrderCommon):
             as_pm.line_ids[0].write({"unit_cost": 999.0})
         with self.assertRaisesRegex(UserError, "cannot be changed in Odoo"):
             as_pm.write({"line_ids": [(1, order.line_ids[0].id, {"quantity": 9})]})
+        with self.assertRaisesRegex(UserError, "cannot be deleted in Odoo"):
+            as_pm.line_ids[1].unlink()
+        self.assertEqual(len(order.line_ids), 2)
         self.assertEqual(order.title, "Added footing")
         self.assertEqual(order.amount_cost, 1500.0)
         # Fields that do not come from the source stay editable.

@@ -97,6 +97,22 @@ class ConstructionSyncedMixin(models.AbstractModel):
         self._check_construction_locked(vals)
         return super().write(vals)
 
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_construction_synced(self):
+        if self.env.context.get(SYNC_CONTEXT) or not self._construction_locked_fields():
+            return
+        synced = self.filtered("construction_synced")
+        if synced:
+            raise UserError(
+                _(
+                    "%(record)s comes from %(system)s: it cannot be deleted in Odoo "
+                    "while it is bound (unlink the binding first). %(hint)s",
+                    record=synced[0].display_name,
+                    system=synced[0].construction_synced_source,
+                    hint=self._construction_locked_hint(),
+                )
+            )
+
     @api.model
     def _get_view(self, view_id=None, view_type="form", **options):
         arch, view = super()._get_view(view_id, view_type, **options)
