@@ -690,7 +690,15 @@ class ConstructionEvent(models.Model):
                 )
             )
 
-    def _check_awaiting_approval(self):
+    def _check_awaiting_approval(self, lock=False):
+        if lock and self:
+            # Two approvers deciding at once: the second waits, then fails with a
+            # serialization error (retried by Odoo) and sees the first decision.
+            self.env.cr.execute(
+                "SELECT id FROM construction_event WHERE id IN %s FOR UPDATE",
+                (tuple(self.ids),),
+            )
+            self.invalidate_recordset(["state"])
         not_staged = self.filtered(lambda e: e.state != "awaiting_approval")
         if not_staged:
             raise UserError(
@@ -716,7 +724,7 @@ class ConstructionEvent(models.Model):
         the event and logged on the resulting document once processed.
         """
         self._check_approver()
-        self._check_awaiting_approval()
+        self._check_awaiting_approval(lock=True)
         self._write_state(self._approval_vals("accepted", comment))
         self._enqueue()
         return True
@@ -730,7 +738,7 @@ class ConstructionEvent(models.Model):
         self._check_approver()
         if not (comment or "").strip():
             raise UserError(_("A comment is required to reject an event."))
-        self._check_awaiting_approval()
+        self._check_awaiting_approval(lock=True)
         for event in self:
             vals = dict(
                 event._approval_vals("rejected", comment),
