@@ -23,6 +23,11 @@
     "demo": [
         "demo/change_order_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "construction_change_order/static/tests/tours/*.js",
+        ],
+    },
     "development_status": "Alpha",
     "installable": True,
 }

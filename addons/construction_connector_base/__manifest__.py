@@ -25,6 +25,7 @@
         "views/construction_event_views.xml",
         "views/construction_outbox_views.xml",
         "views/construction_binding_views.xml",
+        "views/construction_approval_views.xml",
         "views/construction_menus.xml",
         "views/ir_actions_server_views.xml",
         "views/construction_outbound_send_wizard_views.xml",

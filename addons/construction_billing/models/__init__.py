@@ -13,3 +13,4 @@ from . import res_config_settings
 from . import construction_change_order
 from . import construction_outbound
 from . import construction_reconciliation
+from . import pay_application_sync_lock

@@ -21,6 +21,7 @@ class ConstructionEvent(models.Model):
             model="construction.pay.application",
             project_key="project",
             summary="Progress per schedule-of-values line for a billing period",
+            financial=True,
         )
         return types
 

@@ -9,3 +9,4 @@ from . import change_order_api
 from . import construction_event
 from . import change_order_outbound
 from . import construction_reconciliation
+from . import change_order_sync_lock

@@ -23,6 +23,7 @@ class ConstructionEvent(models.Model):
             model=CHANGE_ORDER,
             project_key="project",
             summary="Create or update a change order with its lines",
+            financial=True,
         )
         types["change_order.status"] = EventType(
             schema="construction_change_order/schemas/change_order_status.v1.json",
@@ -154,6 +155,64 @@ class ConstructionEvent(models.Model):
         )
         self._bind(order)
         return order
+
+    # ---- diff (event view) ----
+
+    def _payload_diff_extra(self, record, payload):
+        rows = super()._payload_diff_extra(record, payload)
+        if record._name != CHANGE_ORDER or self.event_type != "change_order.upsert":
+            return rows
+        backend = self.backend_id
+        mapped = (
+            ("project", "project_id", backend._map_project),
+            ("partner", "partner_id", backend._map_partner),
+        )
+        for key, fname, mapper in mapped:
+            if payload.get(key):
+                try:
+                    target = mapper(payload[key])
+                except PermanentEventError:
+                    target = record[fname].browse()
+                row = self._diff_row(
+                    record._fields[fname].string,
+                    payload[key],
+                    record,
+                    odoo_value=record[fname],
+                )
+                row["differs"] = target != record[fname]
+                rows.append(row)
+        if payload.get("status"):
+            rows.append(
+                self._diff_row(
+                    _("Status"),
+                    payload["status"],
+                    record,
+                    odoo_value=record.status_id.code,
+                )
+            )
+        lines = payload.get("lines") or []
+        rows.append(
+            self._diff_row(
+                _("Number of lines"),
+                len(lines),
+                record,
+                odoo_value=len(record.line_ids),
+            )
+        )
+        currency = record.currency_id
+        cost = currency.round(
+            sum(line.get("quantity", 1.0) * line["unit_cost"] for line in lines)
+        )
+        rows.append(
+            self._diff_row(
+                record._fields["amount_cost"].string,
+                cost,
+                record,
+                odoo_value=record.amount_cost
+                - sum(record.child_ids.mapped("amount_cost")),
+            )
+        )
+        return rows
 
     # ---- helpers ----
 

@@ -8,3 +8,6 @@ from . import test_change_order_integration
 from . import test_change_order_concurrency
 from . import test_change_order_outbound
 from . import test_change_order_reconciliation
+from . import test_change_order_staging
+from . import test_change_order_staging_api
+from . import test_change_order_staging_ui

@@ -85,6 +85,25 @@ class ChangeOrderCommon(ConstructionCommon):
             .create(values)
         )
 
+    @classmethod
+    def _create_mappings(cls, backend):
+        """The mappings the change order payloads of the tests use."""
+        Mapping = cls.env["construction.mapping"]
+        for kind, code, record in (
+            ("project", "PRJ-7", cls.project),
+            ("partner", "OWNER-1", cls.customer),
+            ("cost_code", "03-300", cls.cc_concrete),
+            ("cost_code", "03-100", cls.cc_forming),
+        ):
+            Mapping.create(
+                {
+                    "backend_id": backend.id,
+                    "kind": kind,
+                    "external_code": code,
+                    "target_ref": f"{record._name},{record.id}",
+                }
+            )
+
     def _columns(self, budget_line):
         budget_line.invalidate_recordset()
         return (

@@ -58,21 +58,7 @@ class TestChangeOrderIntegration(ChangeOrderCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.backend = make_backend(cls.env)
-        Mapping = cls.env["construction.mapping"]
-        for kind, code, record in (
-            ("project", "PRJ-7", cls.project),
-            ("partner", "OWNER-1", cls.customer),
-            ("cost_code", "03-300", cls.cc_concrete),
-            ("cost_code", "03-100", cls.cc_forming),
-        ):
-            Mapping.create(
-                {
-                    "backend_id": cls.backend.id,
-                    "kind": kind,
-                    "external_code": code,
-                    "target_ref": f"{record._name},{record.id}",
-                }
-            )
+        cls._create_mappings(cls.backend)
         cls.Event = cls.env["construction.event"].with_user(cls.backend.user_id)
 
     def _send(self, key, payload, event_type="change_order.upsert"):

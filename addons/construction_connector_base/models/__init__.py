@@ -18,3 +18,6 @@ from . import construction_outbound_mixin
 from . import account_move
 from . import construction_reconciliation
 from . import construction_reconciliation_snapshot
+from . import construction_backend_approval
+from . import construction_binding_log
+from . import construction_synced_mixin

@@ -101,6 +101,13 @@ class ConstructionBackend(models.Model):
     event_count = fields.Integer(compute="_compute_event_count")
     failed_event_count = fields.Integer(compute="_compute_event_count")
     api_key_count = fields.Integer(compute="_compute_api_key_count")
+    approval_policy_ids = fields.One2many(
+        comodel_name="construction.backend.approval",
+        inverse_name="backend_id",
+        string="Accounting Approval",
+        help="Financial event types of this system staged for an accounting "
+        "approver instead of posted directly.",
+    )
 
     _sql_constraints = [
         (
@@ -193,6 +200,7 @@ class ConstructionBackend(models.Model):
                 events.get(s, 0) for s in ("received", "queued", "processing")
             ),
             "parked": events.get("parked", 0),
+            "awaiting_approval": events.get("awaiting_approval", 0),
             "failed": events.get("failed", 0),
             "dead": events.get("dead", 0),
             "oldest_pending_age_seconds": age(oldest_event.received_date),
@@ -403,6 +411,15 @@ class ConstructionBackend(models.Model):
             return True
         allowed = {name.strip() for name in self.event_types.split(",")}
         return event_type in allowed
+
+    def _requires_approval(self, event_type):
+        """Whether events of ``event_type`` from this system wait for approval."""
+        self.ensure_one()
+        # sudo: the policy is read while receiving, as the integration user.
+        return any(
+            line.policy == "stage" and line.event_type == event_type
+            for line in self.sudo().approval_policy_ids
+        )
 
     def _signing_secrets(self):
         # sudo: the secrets are read to verify a signature and never returned.

@@ -1,5 +1,7 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
+
+MANAGER_GROUP = "construction_connector_base.group_construction_manager"
 
 
 class ConstructionBinding(models.Model):
@@ -36,6 +38,13 @@ class ConstructionBinding(models.Model):
     last_version = fields.Integer()
     last_payload_hash = fields.Char()
     sync_date = fields.Datetime(default=fields.Datetime.now)
+    log_ids = fields.One2many(
+        comodel_name="construction.binding.log",
+        compute="_compute_log_ids",
+        string="History",
+        help="Every record this external id pointed to: linked by the sync, "
+        "unlinked or relinked by whom and when.",
+    )
 
     _sql_constraints = [
         (
@@ -65,6 +74,129 @@ class ConstructionBinding(models.Model):
                 if binding.model and binding.res_id
                 else False
             )
+
+    def _compute_log_ids(self):
+        Log = self.env["construction.binding.log"]
+        logs = Log.search(
+            [
+                ("backend_id", "in", self.backend_id.ids),
+                ("model", "in", list(set(self.mapped("model")))),
+                ("external_id", "in", self.mapped("external_id")),
+            ]
+        )
+        for binding in self:
+            binding.log_ids = logs.filtered(
+                lambda log, b=binding: (
+                    (log.backend_id, log.model, log.external_id)
+                    == (b.backend_id, b.model, b.external_id)
+                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        bindings = super().create(vals_list)
+        self.env["construction.binding.log"]._log(bindings, "link")
+        return bindings
+
+    def _record_names(self, res_ids):
+        self.ensure_one()
+        records = self.env[self.model].browse([i for i in res_ids if i]).exists()
+        try:
+            return {record.id: record.display_name for record in records}
+        except AccessError:
+            return {record.id: f"{self.model},{record.id}" for record in records}
+
+    # ---- UNLINK / RELINK (audit chain kept in construction.binding.log) ----
+
+    def _check_binding_manager(self):
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                _("Only a Construction Manager can unlink or relink a binding.")
+            )
+
+    def _unlink_binding(self, reason=False):
+        """Forget which record the external id points to (history kept).
+
+        The next event of this external id is applied as a new entity.
+        """
+        self._check_binding_manager()
+        Log = self.env["construction.binding.log"]
+        for binding in self:
+            Log._log(binding, "unlink", {binding.id: binding.res_id}, reason)
+        self.unlink()
+        return True
+
+    def _relink(self, record, reason=False):
+        """Point the external id at ``record`` instead (history kept).
+
+        The payload hash is cleared so the next event of this entity is applied
+        to the new record; the version is kept (older events stay superseded).
+        """
+        self.ensure_one()
+        self._check_binding_manager()
+        record = record.exists()
+        if not record or len(record) != 1 or record._name != self.model:
+            raise UserError(
+                _(
+                    "Pick one existing %(model)s record to relink %(ext)s to.",
+                    model=self.env["ir.model"]._get(self.model).name,
+                    ext=self.external_id,
+                )
+            )
+        if record.id == self.res_id:
+            raise UserError(_("The binding already points to this record."))
+        company = "company_id" in record._fields and record.company_id
+        if company and company != self.backend_id.company_id:
+            raise UserError(
+                _(
+                    "%(record)s belongs to another company than %(backend)s.",
+                    record=record.display_name,
+                    backend=self.backend_id.name,
+                )
+            )
+        other = self.search(
+            [
+                ("backend_id", "=", self.backend_id.id),
+                ("model", "=", self.model),
+                ("res_id", "=", record.id),
+            ],
+            limit=1,
+        )
+        if other:
+            raise UserError(
+                _(
+                    "%(record)s is already bound to external id %(ext)s of "
+                    "%(backend)s: unlink that binding first.",
+                    record=record.display_name,
+                    ext=other.external_id,
+                    backend=self.backend_id.name,
+                )
+            )
+        old_id = self.res_id
+        self.write(
+            {
+                "res_id": record.id,
+                "last_payload_hash": False,
+                "sync_date": fields.Datetime.now(),
+            }
+        )
+        self.env["construction.binding.log"]._log(
+            self, "relink", {self.id: old_id}, reason
+        )
+        return True
+
+    def action_open_relink_wizard(self):
+        self.ensure_one()
+        self._check_binding_manager()
+        mode = self.env.context.get("binding_mode", "relink")
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "construction.binding.relink.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "name": _("Relink Binding") if mode == "relink" else _("Unlink Binding"),
+            "context": {"default_binding_id": self.id, "default_mode": mode},
+        }
 
     @api.model
     def _find(self, backend, model_name, external_id):

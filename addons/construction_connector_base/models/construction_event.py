@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import psycopg2
 from jsonschema import Draft202012Validator
+from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.sql_db import db_connect
-from odoo.tools import SQL, mute_logger
+from odoo.tools import SQL, float_compare, html2plaintext, mute_logger
 
 from ..tools.event_types import EventType
 from ..tools.exceptions import (
@@ -33,11 +34,37 @@ EVENT_STATES = [
     ("superseded", "Superseded"),
     ("parked", "Parked"),
     ("cancelled", "Cancelled"),
+    ("awaiting_approval", "Awaiting Approval"),
+    ("rejected", "Rejected"),
 ]
 # States in which processing may (still) happen.
 PROCESSABLE_STATES = ("queued", "processing", "failed", "parked")
 REPLAYABLE_STATES = ("failed", "dead")
-CANCELLABLE_STATES = ("received", "queued", "failed", "dead", "parked")
+CANCELLABLE_STATES = (
+    "received",
+    "queued",
+    "failed",
+    "dead",
+    "parked",
+    "awaiting_approval",
+)
+APPROVER_GROUP = "construction_connector_base.group_construction_accounting_approver"
+INTEGRATION_GROUP = "construction_connector_base.group_construction_integration"
+MANAGER_GROUP = "construction_connector_base.group_construction_manager"
+APPROVAL_DECISIONS = [("accepted", "Accepted"), ("rejected", "Rejected")]
+# Field types compared field by field between a payload and the bound record.
+DIFF_FIELD_TYPES = (
+    "char",
+    "text",
+    "html",
+    "integer",
+    "float",
+    "monetary",
+    "boolean",
+    "date",
+    "datetime",
+    "selection",
+)
 ACTIVE_JOB_STATES = ("wait_dependencies", "pending", "enqueued")
 PARAM_PREFIX = "construction_connector_base."
 REQUIRED_RE = re.compile(r"^'(.+)' is a required property$")
@@ -114,6 +141,39 @@ class ConstructionEvent(models.Model):
     )
     job_state = fields.Selection(related="job_id.state", string="Job State")
     next_retry_date = fields.Datetime(related="job_id.eta")
+    approval_required = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="Staged by the system's accounting approval policy: processed only "
+        "once an accounting approver accepts it.",
+    )
+    approval_decision = fields.Selection(
+        selection=APPROVAL_DECISIONS, readonly=True, copy=False
+    )
+    approval_user_id = fields.Many2one(
+        comodel_name="res.users", string="Decided By", readonly=True, copy=False
+    )
+    approval_date = fields.Datetime(string="Decided On", readonly=True, copy=False)
+    approval_comment = fields.Text(
+        readonly=True,
+        copy=False,
+        help="The approver's comment: logged on the resulting document when "
+        "accepted, sent back to the external system when rejected.",
+    )
+    approval_message_id = fields.Many2one(
+        comodel_name="construction.outbox.message",
+        string="Rejection Message",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+    )
+    payload_diff_html = fields.Html(
+        string="Differences",
+        compute="_compute_payload_diff_html",
+        sanitize=False,
+        help="Payload values against what Odoo holds now for the bound record "
+        "(computed when shown).",
+    )
 
     _sql_constraints = [
         (
@@ -236,7 +296,7 @@ class ConstructionEvent(models.Model):
                     _("A request with this idempotency key is being processed."),
                 ) from None
             return self._check_twin(*twin, digest), False
-        event._enqueue()
+        event._stage_or_enqueue()
         return event, True
 
     def _check_twin(self, event_id, twin_hash, digest):
@@ -324,6 +384,12 @@ class ConstructionEvent(models.Model):
             )._process()
             event._write_state({"state": state, "job_id": job.db_record().id or False})
 
+    def _stage_or_enqueue(self):
+        """Enqueue, or stage for an accounting approver when the backend says so."""
+        staged = self.filtered(lambda e: e.backend_id._requires_approval(e.event_type))
+        staged._write_state({"state": "awaiting_approval", "approval_required": True})
+        (self - staged)._enqueue()
+
     def _requeue(self, eta=None, state="queued"):
         """Detach and cancel the pending job, then enqueue a fresh one."""
         for event in self:
@@ -376,6 +442,7 @@ class ConstructionEvent(models.Model):
             }
         )
         if state == "done":
+            self._log_approval(records)
             self.backend_id._wake_parked_events(exclude=self)
         return _("%(state)s: %(records)s", state=state, records=records)
 
@@ -395,6 +462,7 @@ class ConstructionEvent(models.Model):
         # Integration users are not internal users: no chatter side effects (the
         # event and its binding are the audit trail of what the system changed).
         handler_self = self.with_context(
+            construction_sync=True,  # may write the synced (locked) fields
             tracking_disable=True,
             mail_create_nolog=True,
             mail_create_nosubscribe=True,
@@ -556,6 +624,7 @@ class ConstructionEvent(models.Model):
 
     def action_replay(self):
         """Replay failed or dead events: a new job, taking effect once."""
+        self._check_operator()
         not_replayable = self.filtered(lambda e: e.state not in REPLAYABLE_STATES)
         if not_replayable:
             raise UserError(
@@ -570,6 +639,7 @@ class ConstructionEvent(models.Model):
         return True
 
     def action_cancel(self):
+        self._check_operator()
         not_cancellable = self.filtered(lambda e: e.state not in CANCELLABLE_STATES)
         if not_cancellable:
             raise UserError(
@@ -599,13 +669,271 @@ class ConstructionEvent(models.Model):
             "name": _("Result"),
         }
 
+    def _check_operator(self):
+        """Replay and cancel: managers, and the system itself through the API.
+
+        Accounting approvers read events to decide on staged ones; they do not
+        operate the queue.
+        """
+        if self.env.su or self.env.user.has_group(MANAGER_GROUP):
+            return
+        if self.env.user.has_group(INTEGRATION_GROUP):
+            return
+        raise AccessError(
+            _("Only a Construction Manager can replay or cancel integration events.")
+        )
+
+    # ---- ACCOUNTING APPROVAL ----
+
+    def _check_approver(self):
+        """Only accounting approvers decide; integration users never do."""
+        user = self.env.user
+        if not user.has_group(APPROVER_GROUP) or user.has_group(INTEGRATION_GROUP):
+            raise AccessError(
+                _(
+                    "Only a Construction Accounting Approver can accept or reject "
+                    "staged events."
+                )
+            )
+
+    def _check_awaiting_approval(self, lock=False):
+        if lock and self:
+            # Two approvers deciding at once: the second waits, then fails with a
+            # serialization error (retried by Odoo) and sees the first decision.
+            self.env.cr.execute(
+                "SELECT id FROM construction_event WHERE id IN %s FOR UPDATE",
+                (tuple(self.ids),),
+            )
+            self.invalidate_recordset(["state"])
+        not_staged = self.filtered(lambda e: e.state != "awaiting_approval")
+        if not_staged:
+            raise UserError(
+                _(
+                    "Only events awaiting approval can be accepted or rejected "
+                    "(%(events)s).",
+                    events=", ".join(not_staged.mapped("display_name")),
+                )
+            )
+
+    def _approval_vals(self, decision, comment):
+        return {
+            "approval_decision": decision,
+            "approval_user_id": self.env.uid,
+            "approval_date": fields.Datetime.now(),
+            "approval_comment": (comment or "").strip() or False,
+        }
+
+    def _accept(self, comment=False):
+        """Accept staged events: processed through the normal job path.
+
+        ``comment`` (Odoo-side information the source does not know) is kept on
+        the event and logged on the resulting document once processed.
+        """
+        self._check_approver()
+        self._check_awaiting_approval(lock=True)
+        self._write_state(self._approval_vals("accepted", comment))
+        self._enqueue()
+        return True
+
+    def _reject(self, comment):
+        """Reject staged events with a mandatory comment sent back to the source.
+
+        The event ends ``rejected`` (nothing is applied) and a
+        ``<event type>.rejected`` message goes to the system's outbox.
+        """
+        self._check_approver()
+        if not (comment or "").strip():
+            raise UserError(_("A comment is required to reject an event."))
+        self._check_awaiting_approval(lock=True)
+        for event in self:
+            vals = dict(
+                event._approval_vals("rejected", comment),
+                state="rejected",
+                processed_date=fields.Datetime.now(),
+            )
+            event._write_state(vals)
+            messages = self.env["construction.outbox.message"]._publish_reply(
+                event.backend_id,
+                f"{event.event_type}.rejected",
+                event._rejection_payload(),
+            )
+            event._write_state({"approval_message_id": messages[:1].id})
+        return True
+
+    def _rejection_payload(self):
+        self.ensure_one()
+        return {
+            "event_id": self.idempotency_key,
+            "event_type": self.event_type,
+            "entity_external_id": self.entity_external_id or None,
+            "entity_version": self.entity_version or None,
+            "decision": "rejected",
+            "comment": self.approval_comment,
+            "decided_by": self.approval_user_id.name,
+            "decided_at": fields.Datetime.to_string(self.approval_date),
+        }
+
+    def _log_approval(self, records):
+        """Log the approver's acceptance and comment on the resulting document."""
+        self.ensure_one()
+        if self.approval_decision != "accepted" or not records:
+            return
+        if not hasattr(records, "_message_log"):
+            return
+        body = Markup("%s<br/>%s") % (
+            _(
+                "Accepted by %(user)s (accounting approval of %(event)s).",
+                user=self.approval_user_id.name,
+                event=self.display_name,
+            ),
+            self.approval_comment or "",
+        )
+        # sudo: the integration user logs the approver's audit note on the
+        # document it just wrote; nothing is read back.
+        for record in records.sudo():
+            record._message_log(body=body)
+
+    def action_open_approval_wizard(self):
+        decision = self.env.context.get("approval_decision", "accepted")
+        self._check_approver()
+        self._check_awaiting_approval()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "construction.event.approval.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "name": _("Accept") if decision == "accepted" else _("Reject"),
+            "context": {
+                "default_event_ids": self.ids,
+                "default_decision": decision,
+            },
+        }
+
+    # ---- DIFF (payload against what Odoo holds) ----
+
+    def _diff_record(self):
+        """The record the event's entity is bound to now (else its result)."""
+        self.ensure_one()
+        etype = self._event_type()
+        if etype and etype.model and self.entity_external_id:
+            # sudo: approvers have no access to bindings; only the bound id is
+            # used, the record itself is read with the caller's rights.
+            binding = (
+                self.env["construction.binding"]
+                .sudo()
+                ._find_binding(self.backend_id, etype.model, self.entity_external_id)
+            )
+            record = self.env[etype.model].browse(binding.res_id).exists()
+            if record:
+                return record
+        records = self._result_records()
+        return records.exists()[:1] if records else None
+
+    def _payload_diff(self):
+        """Rows {field, payload, odoo, differs} for the bound record (or [])."""
+        self.ensure_one()
+        record = self._diff_record()
+        if not record or self.payload_purged or not self.payload:
+            return []
+        payload = json.loads(self.payload)
+        etype = self._event_type()
+        skip = {etype.entity_key, etype.version_key} if etype else set()
+        rows = []
+        for key, value in payload.items():
+            field = record._fields.get(key)
+            if key in skip or not field or field.type not in DIFF_FIELD_TYPES:
+                continue
+            if isinstance(value, (dict, list)):
+                continue
+            rows.append(self._diff_row(field.string, value, record, field))
+        return rows + self._payload_diff_extra(record, payload)
+
+    def _payload_diff_extra(self, record, payload):
+        """Hook: rows of domain addons (mapped references, totals of lines)."""
+        return []
+
+    def _diff_row(self, label, payload_value, record, field=None, odoo_value=None):
+        """One diff row; with ``field`` the Odoo value is read from ``record``."""
+        if field is not None:
+            odoo_value = record[field.name]
+            if field.type == "html":
+                odoo_value = html2plaintext(odoo_value or "").strip() or False
+                payload_value = (
+                    html2plaintext(payload_value).strip() if payload_value else False
+                )
+            elif field.type in ("date", "datetime"):
+                odoo_value = field.to_string(odoo_value) if odoo_value else False
+        if isinstance(odoo_value, models.BaseModel):
+            odoo_value = ", ".join(odoo_value.mapped("display_name")) or False
+        if isinstance(odoo_value, float) or (
+            isinstance(payload_value, float) and isinstance(odoo_value, int)
+        ):
+            differs = (
+                float_compare(
+                    float(payload_value or 0.0),
+                    float(odoo_value or 0.0),
+                    precision_digits=2,
+                )
+                != 0
+            )
+        else:
+            differs = (payload_value or False) != (odoo_value or False)
+        return {
+            "field": label,
+            "payload": payload_value,
+            "odoo": odoo_value,
+            "differs": differs,
+        }
+
+    @api.depends("payload", "state")
+    def _compute_payload_diff_html(self):
+        for event in self:
+            try:
+                rows = event._payload_diff()
+            except (
+                AccessError,
+                PermanentEventError,
+                UserError,
+                ValueError,
+                KeyError,
+            ) as err:
+                event.payload_diff_html = Markup("<p>%s</p>") % str(err)
+                continue
+            event.payload_diff_html = event._render_diff(rows)
+
+    def _render_diff(self, rows):
+        if not rows:
+            return Markup("<p>%s</p>") % _(
+                "No bound record to compare with (not processed yet, or purged)."
+            )
+
+        def show(value):
+            return "" if value is False or value is None else str(value)
+
+        body = Markup("").join(
+            Markup('<tr class="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>')
+            % (
+                "table-warning" if row["differs"] else "",
+                row["field"],
+                show(row["payload"]),
+                show(row["odoo"]),
+                _("Yes") if row["differs"] else _("No"),
+            )
+            for row in rows
+        )
+        head = Markup(
+            '<table class="table table-sm o_construction_diff"><thead><tr>'
+            "<th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>"
+        ) % (_("Field"), _("Payload"), _("Odoo now"), _("Differs"))
+        return head + body + Markup("</tbody></table>")
+
     # ---- API REPRESENTATION ----
 
     def _to_api(self):
         """The event as the API returns it (no payload, no internal ids but its own)."""
         self.ensure_one()
         records = self._result_records()
-        return {
+        result = {
             "id": self.id,
             "type": self.event_type,
             "idempotency_key": self.idempotency_key,
@@ -619,6 +947,19 @@ class ConstructionEvent(models.Model):
             "result": {"model": records._name, "ids": records.ids} if records else None,
             "links": {"self": f"/api/construction/v1/events/{self.id}"},
         }
+        if self.approval_required:
+            result["approval"] = {
+                "decision": self.approval_decision or "pending",
+                "decided_at": fields.Datetime.to_string(self.approval_date)
+                if self.approval_date
+                else None,
+                # The comment is an Odoo-side note when accepted; only a
+                # rejection's reason is meant for the source system.
+                "comment": self.approval_comment
+                if self.approval_decision == "rejected"
+                else None,
+            }
+        return result
 
     @api.model
     def _openapi(self):

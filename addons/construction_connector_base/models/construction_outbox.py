@@ -129,6 +129,8 @@ class ConstructionOutboxMessage(models.Model):
         # sudo: subscriptions are integration configuration the business user
         # who triggered the change cannot read; only ids are used.
         backends = self.env["construction.backend"].sudo().search(domain)
+        if self.env.context.get("construction_outbox_reply"):
+            return backends.filtered("active")
         return backends.filtered(lambda b: b._receives(event_type))
 
     @api.model
@@ -175,6 +177,17 @@ class ConstructionOutboxMessage(models.Model):
         messages = self.sudo().create(vals_list)
         messages._enqueue()
         return messages
+
+    @api.model
+    def _publish_reply(self, backend, event_type, payload):
+        """A reply to ``backend`` about its own event (e.g. a rejection).
+
+        Sent whenever the system has an outbound URL, subscribed or not: it is
+        the answer to what it sent. Returns the message (empty without a URL).
+        """
+        return self.with_context(construction_outbox_reply=True)._publish(
+            backend, event_type, False, payload
+        )
 
     def _get_param(self, name, default):
         value = self.env["ir.config_parameter"].sudo().get_param(PARAM_PREFIX + name)

@@ -11,3 +11,4 @@ from . import test_outbound_wiring
 from . import test_outbox_api
 from . import test_reconciliation
 from . import test_reconciliation_api
+from . import test_binding_relink

@@ -35,6 +35,8 @@ class EventType:
     :param project_key: payload field holding an external project reference, mapped
         through the backend's project mappings to fill the event's project (optional)
     :param summary: one line for the OpenAPI document
+    :param financial: a financial document (change order, supplier invoice,
+        progress claim): a backend may stage it for an accounting approver
     """
 
     schema: str
@@ -44,6 +46,7 @@ class EventType:
     model: str | None = None
     project_key: str | None = None
     summary: str = ""
+    financial: bool = False
 
     def load_schema(self):
         """The parsed JSON Schema (cached per path)."""

@@ -101,6 +101,8 @@ STATIC_SCHEMAS = {
                     "superseded",
                     "parked",
                     "cancelled",
+                    "awaiting_approval",
+                    "rejected",
                 ],
             },
             "attempts": {"type": "integer"},
@@ -115,6 +117,20 @@ STATIC_SCHEMAS = {
                 },
             },
             "links": {"type": "object"},
+            "approval": {
+                "type": "object",
+                "description": "Present when the system's policy stages this event "
+                "type for accounting approval; a rejection's comment is also sent "
+                "as a '<type>.rejected' webhook.",
+                "properties": {
+                    "decision": {
+                        "type": "string",
+                        "enum": ["pending", "accepted", "rejected"],
+                    },
+                    "decided_at": {"type": ["string", "null"]},
+                    "comment": {"type": ["string", "null"]},
+                },
+            },
         },
     },
     "OutboxMessage": {

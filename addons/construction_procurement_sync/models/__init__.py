@@ -16,3 +16,4 @@ from . import construction_subcontract_pay_application
 from . import construction_lien_waiver
 from . import construction_outbound
 from . import construction_reconciliation
+from . import construction_subcontract_sync_lock

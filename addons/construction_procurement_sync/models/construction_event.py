@@ -40,6 +40,7 @@ class ConstructionEvent(models.Model):
             version_key="version",
             model="account.move",
             summary="A supplier submits, updates or withdraws an invoice",
+            financial=True,
         )
         types["material_request.upsert"] = EventType(
             schema=SCHEMAS + "material_request_upsert.v1.json",
@@ -57,6 +58,7 @@ class ConstructionEvent(models.Model):
             version_key="version",
             model="construction.subcontract.pay.application",
             summary="A subcontractor portal submits or updates a pay application",
+            financial=True,
         )
         return types
 

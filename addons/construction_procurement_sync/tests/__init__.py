@@ -7,3 +7,4 @@ from . import test_procurement_events
 from . import test_subcontract_pay_application
 from . import test_procurement_outbound
 from . import test_procurement_reconciliation
+from . import test_procurement_staging
