@@ -2,7 +2,7 @@
     "name": "Construction Connector Base",
     "summary": "Cost codes, project job-cost budgets and the integration framework "
     "shared by the construction suite",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",
@@ -25,6 +25,9 @@
         "views/construction_outbox_views.xml",
         "views/construction_binding_views.xml",
         "views/construction_menus.xml",
+        "security/construction_monitor_security.xml",
+        "data/construction_monitor_data.xml",
+        "views/construction_monitor_views.xml",
     ],
     "demo": [
         "demo/construction_demo.xml",

@@ -11,3 +11,4 @@ from . import project_project
 from . import construction_event
 from . import res_config_settings
 from . import construction_change_order
+from . import construction_monitor

@@ -12,3 +12,4 @@ from . import construction_api_usage
 from . import construction_secret_display
 from . import construction_outbox
 from . import queue_job
+from . import construction_monitor
