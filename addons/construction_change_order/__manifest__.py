@@ -2,7 +2,7 @@
     "name": "Construction Change Orders",
     "summary": "Change events and prime or commitment change orders with approvals"
     " and their effect on budget, contract and procurement",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.0.1",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",
@@ -18,6 +18,7 @@
         "views/construction_change_event_views.xml",
         "views/construction_change_order_config_views.xml",
         "views/construction_change_order_menus.xml",
+        "views/construction_navigation_views.xml",
     ],
     "demo": [
         "demo/change_order_demo.xml",

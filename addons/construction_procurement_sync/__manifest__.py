@@ -32,6 +32,7 @@
         "views/construction_compliance_views.xml",
         "views/construction_subcontract_pay_application_views.xml",
         "views/construction_procurement_menus.xml",
+        "views/construction_navigation_views.xml",
     ],
     "demo": [
         "demo/construction_procurement_demo.xml",

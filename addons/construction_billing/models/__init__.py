@@ -12,3 +12,4 @@ from . import construction_event
 from . import res_config_settings
 from . import construction_change_order
 from . import construction_monitor
+from . import construction_navigation

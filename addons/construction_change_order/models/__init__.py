@@ -7,3 +7,4 @@ from . import change_order_approval
 from . import budget_line
 from . import change_order_api
 from . import construction_event
+from . import construction_navigation

@@ -15,3 +15,4 @@ from . import construction_compliance
 from . import construction_subcontract_pay_application
 from . import construction_lien_waiver
 from . import construction_monitor
+from . import construction_navigation

@@ -6,3 +6,4 @@ from . import test_procurement_change_order
 from . import test_procurement_events
 from . import test_subcontract_pay_application
 from . import test_procurement_monitor
+from . import test_navigation
