@@ -316,6 +316,10 @@ class ConstructionMonitorTile(models.TransientModel):
             "target": "main",
         }
 
+    def action_refresh(self):
+        """Header button of the overview: recompute every tile."""
+        return self.browse().action_open_overview()
+
     def action_open(self):
         """The records behind the tile, filtered, with list, graph and pivot."""
         self.ensure_one()

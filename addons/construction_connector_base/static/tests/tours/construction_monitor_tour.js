@@ -42,5 +42,25 @@ registry.category("web_tour.tours").add("construction_monitor_replay_tour", {
             content: "No replay button any more",
             trigger: ".o_form_view:not(:has(button[name='action_replay']))",
         },
+        {
+            content: "Back to the overview",
+            trigger: ".breadcrumb-item a:contains('Integration Overview')",
+            run: "click",
+        },
+        {
+            content: "Refresh the counts",
+            trigger: ".o_kanban_view button[name='action_refresh']",
+            run: "click",
+        },
+        {
+            content: "Nothing is failing any more",
+            trigger:
+                ".o_kanban_record [data-tile='event_failed'] .o_construction_tile_count.text-success:contains('0')",
+        },
+        {
+            content: "One event is pending again",
+            trigger:
+                ".o_kanban_record [data-tile='event_pending'] .o_construction_tile_count:contains('1')",
+        },
     ],
 });
