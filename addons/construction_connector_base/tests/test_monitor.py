@@ -3,6 +3,7 @@ from datetime import timedelta
 from lxml import html
 
 from odoo import Command, fields
+from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, tagged
 
 from .common_integration import make_backend
@@ -328,3 +329,26 @@ class TestMonitor(TransactionCase):
             ).button_cancel()
         mails = self.env["construction.monitor.tile"]._cron_send_digest()
         self.assertFalse(mails)
+
+    def test_overview_is_for_managers(self):
+        user = (
+            self.env["res.users"]
+            .with_context(no_reset_password=True)
+            .create(
+                {
+                    "name": "Site engineer",
+                    "login": "mon_site",
+                    "company_id": self.company_a.id,
+                    "company_ids": [Command.set(self.company_a.ids)],
+                    "groups_id": [
+                        Command.link(
+                            self.env.ref(
+                                "construction_connector_base.group_construction_user"
+                            ).id
+                        )
+                    ],
+                }
+            )
+        )
+        with self.assertRaises(AccessError):
+            self.env["construction.monitor.tile"].with_user(user).action_open_overview()
