@@ -18,6 +18,7 @@
         "views/project_project_views.xml",
         "views/res_config_settings_views.xml",
         "views/construction_billing_menus.xml",
+        "views/construction_navigation_views.xml",
         "report/pay_application_report.xml",
         "data/construction_outbound_data.xml",
     ],

@@ -19,6 +19,7 @@
         "views/construction_change_order_config_views.xml",
         "views/construction_change_order_menus.xml",
         "data/construction_outbound_data.xml",
+        "views/construction_navigation_views.xml",
     ],
     "demo": [
         "demo/change_order_demo.xml",

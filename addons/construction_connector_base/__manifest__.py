@@ -32,6 +32,9 @@
         "views/construction_job_cost_export_views.xml",
         "data/construction_outbound_action_data.xml",
         "views/construction_reconciliation_views.xml",
+        "security/construction_monitor_security.xml",
+        "data/construction_monitor_data.xml",
+        "views/construction_monitor_views.xml",
     ],
     "demo": [
         "demo/construction_demo.xml",

@@ -35,6 +35,7 @@
         "data/construction_outbound_data.xml",
         "report/construction_lien_waiver_report.xml",
         "views/construction_subcontract_dashboard_views.xml",
+        "views/construction_navigation_views.xml",
     ],
     "demo": [
         "demo/construction_procurement_demo.xml",

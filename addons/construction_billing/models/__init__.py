@@ -14,3 +14,5 @@ from . import construction_change_order
 from . import construction_outbound
 from . import construction_reconciliation
 from . import pay_application_sync_lock
+from . import construction_monitor
+from . import construction_navigation

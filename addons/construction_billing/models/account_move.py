@@ -104,6 +104,10 @@ class AccountMove(models.Model):
             "payment_state": self.payment_state,
         }
 
+    def _construction_project(self):
+        """Project of the invoice, for the outbox and the integration overview."""
+        return self.construction_contract_id.project_id
+
     def _construction_billing_publish(self, event_type):
         """Outbound hook: hand the event to the integration framework (its
         outbox, once it exists) when it is installed."""

@@ -7,3 +7,4 @@ from . import test_billing_change_order
 from . import test_billing_outbound
 from . import test_billing_reconciliation
 from . import test_billing_staging
+from . import test_billing_monitor

@@ -166,6 +166,29 @@ class TestChangeOrderIntegration(ChangeOrderCommon):
             self.ChangeOrder.search([("project_id", "=", self.project.id)])
         )
 
+    def test_event_project_for_monitoring(self):
+        payload = co_payload()
+        payload["lines"][0]["cost_code"] = "99-999"
+        failed = self._send("k1", payload)
+        self.assertEqual((failed.state, failed.project_id), ("failed", self.project))
+        # a project mapped only after receipt is found when the event is processed
+        unmapped = self._send("k2", co_payload(external_id="pm-co-2", project="PRJ-8"))
+        self.assertEqual(unmapped.state, "failed")
+        self.assertFalse(unmapped.project_id)
+        self.env["construction.mapping"].create(
+            {
+                "backend_id": self.backend.id,
+                "kind": "project",
+                "external_code": "PRJ-8",
+                "target_ref": f"project.project,{self.project.id}",
+            }
+        )
+        unmapped.action_replay()
+        run_pending_jobs(self.env)
+        unmapped.invalidate_recordset()
+        self.assertEqual(unmapped.state, "done")
+        self.assertEqual(unmapped.project_id, self.project)
+
     def test_status_before_upsert_is_parked(self):
         event = self._send(
             "k1",

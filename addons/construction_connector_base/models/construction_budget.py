@@ -174,6 +174,18 @@ class ConstructionBudget(models.Model):
                 _("Only a Construction Manager can lock or unlock a budget.")
             )
 
+    def _project_counts(self, model, domain=None, projects=None):
+        """{project: count} of ``model`` records of these budgets' projects (or
+        of ``projects``), for the smart buttons domain addons add."""
+        projects = self.project_id if projects is None else projects
+        return dict(
+            self.env[model]._read_group(
+                [("project_id", "in", projects.ids)] + (domain or []),
+                ["project_id"],
+                ["__count"],
+            )
+        )
+
 
 class ConstructionBudgetLine(models.Model):
     _name = "construction.budget.line"

@@ -428,6 +428,7 @@ class ConstructionEvent(models.Model):
                     "last_error": str(err),
                     "attempts": self.attempts + 1,
                     "processed_date": fields.Datetime.now(),
+                    "project_id": self._derive_project(etype).id,
                 }
             )
             return _("Failed: %(error)s", error=err)
@@ -439,12 +440,30 @@ class ConstructionEvent(models.Model):
                 "processed_date": fields.Datetime.now(),
                 "result_model": records._name if records else False,
                 "result_ids": json.dumps(records.ids) if records else False,
+                "project_id": self._derive_project(etype, records).id,
             }
         )
         if state == "done":
             self._log_approval(records)
             self.backend_id._wake_parked_events(exclude=self)
         return _("%(state)s: %(records)s", state=state, records=records)
+
+    def _derive_project(self, etype, records=None):
+        """The event's project for monitoring: kept when known on receipt, else
+        mapped from the payload (a mapping added since), else the project of the
+        resulting record."""
+        if self.project_id:
+            return self.project_id
+        if etype and etype.project_key and not self.payload_purged and self.payload:
+            ref = json.loads(self.payload).get(etype.project_key)
+            if ref:
+                try:
+                    return self.backend_id._map_project(ref)
+                except PermanentEventError as err:
+                    _logger.debug("event %s has no project yet: %s", self.id, err)
+        return self.env["construction.outbox.message"]._record_project(
+            records[:1] if records else None
+        )
 
     def _apply(self, etype):
         """Supersede/no-op checks on the binding, then the handler."""

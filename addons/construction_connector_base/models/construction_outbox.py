@@ -69,6 +69,12 @@ class ConstructionOutboxMessage(models.Model):
         help="Model and id of the record: messages of one entity are delivered in "
         "order, per system.",
     )
+    project_id = fields.Many2one(
+        comodel_name="project.project",
+        index="btree_not_null",
+        readonly=True,
+        help="Project of the record the message is about, for monitoring.",
+    )
     payload = fields.Text(readonly=True, help="The exact JSON body sent.")
     payload_purged = fields.Boolean(
         readonly=True,
@@ -148,6 +154,7 @@ class ConstructionOutboxMessage(models.Model):
         if not backends:
             return self.browse()
         record = record[:1] if record else None
+        project = self._record_project(record)
         vals_list = []
         for target in backends:
             key = str(uuid.uuid4())
@@ -166,6 +173,7 @@ class ConstructionOutboxMessage(models.Model):
                     "res_model": record._name if record else False,
                     "res_id": record.id if record else False,
                     "entity_key": f"{record._name},{record.id}" if record else False,
+                    "project_id": project.id,
                     "idempotency_key": key,
                     "payload": json.dumps(
                         envelope, sort_keys=True, separators=(",", ":"), default=str
@@ -188,6 +196,24 @@ class ConstructionOutboxMessage(models.Model):
         return self.with_context(construction_outbox_reply=True)._publish(
             backend, event_type, False, payload
         )
+
+    def _record_project(self, record):
+        """The project a published record belongs to (empty when none).
+
+        Records may define ``_construction_project()``; otherwise their
+        ``project_id`` field is used, or the record itself if it is a project.
+        """
+        Project = self.env["project.project"]
+        if not record:
+            return Project
+        if hasattr(record, "_construction_project"):
+            return record._construction_project()[:1] or Project
+        if record._name == "project.project":
+            return record
+        field = record._fields.get("project_id")
+        if field and field.type == "many2one" and field.comodel_name == Project._name:
+            return record.sudo().project_id[:1]
+        return Project
 
     def _get_param(self, name, default):
         value = self.env["ir.config_parameter"].sudo().get_param(PARAM_PREFIX + name)

@@ -48,6 +48,7 @@ class TestReconciliation(ReconciliationCommon):
         self.assertTrue(steel.external_missing)
         self.assertFalse(steel.odoo_missing)
         self.assertEqual(steel.opened_run_id, run)
+        self.assertEqual(self._overview_count(), 4)
         forming_cost = self.Mismatch.search(
             [("cost_code_id", "=", self.cc_forming.id), ("metric", "=", "jtd_cost")]
         )
@@ -91,6 +92,7 @@ class TestReconciliation(ReconciliationCommon):
         )
         self.assertEqual(steel.state, "closed")
         self.assertEqual(steel.closed_run_id, run2)
+        self.assertEqual(self._overview_count(), 2)
 
         # Fixed on both sides: the budget is raised and the PM drops its figure.
         self.line_forming.original_amount = 40600.00
@@ -111,6 +113,15 @@ class TestReconciliation(ReconciliationCommon):
             self.Mismatch.search_count([("backend_id", "=", self.backend.id)]), 4
         )
         self.assertEqual(self.backend.reconciliation_mismatch_count, 0)
+        self.assertEqual(self._overview_count(), 0)
+
+    def _overview_count(self):
+        """Open mismatches on the Integration Overview tile (and its records)."""
+        tiles = self.env["construction.monitor.tile"]._overview_tiles()
+        tile = next(t for t in tiles if t["key"] == "reconciliation_open")
+        records = self.env[tile["res_model"]].search(tile["domain"])
+        self.assertEqual(len(records), tile["count"])
+        return tile["count"]
 
     def test_tolerance_and_rounding(self):
         self.backend.reconciliation_tolerance = 1.00

@@ -17,3 +17,5 @@ from . import construction_lien_waiver
 from . import construction_outbound
 from . import construction_reconciliation
 from . import construction_subcontract_sync_lock
+from . import construction_monitor
+from . import construction_navigation

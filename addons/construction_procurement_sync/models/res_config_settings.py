@@ -28,3 +28,10 @@ class ResConfigSettings(models.TransientModel):
     construction_subcontract_check_stage = fields.Selection(
         related="company_id.construction_subcontract_check_stage", readonly=False
     )
+    construction_po_delay_minutes = fields.Integer(
+        string="Purchase Order Transmission Alert (minutes)",
+        config_parameter="construction_connector_base.monitor_po_delay_minutes",
+        default=30,
+        help="The integration overview flags purchase orders whose message to the "
+        "supplier portal is not delivered after this many minutes.",
+    )

@@ -8,3 +8,5 @@ from . import test_subcontract_pay_application
 from . import test_procurement_outbound
 from . import test_procurement_reconciliation
 from . import test_procurement_staging
+from . import test_procurement_monitor
+from . import test_navigation
