@@ -6,3 +6,4 @@ from . import test_change_order_security
 from . import test_change_order_views
 from . import test_change_order_integration
 from . import test_change_order_concurrency
+from . import test_change_order_tour
