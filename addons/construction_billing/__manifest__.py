@@ -2,7 +2,7 @@
     "name": "Construction Billing",
     "summary": "Schedules of values, AIA G702/G703 progress billing, milestone"
     " billing and retainage",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.0.1",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",
@@ -24,6 +24,11 @@
         "demo/construction_billing_demo.xml",
     ],
     "post_init_hook": "post_init_hook",
+    "assets": {
+        "web.assets_tests": [
+            "construction_billing/static/tests/tours/*.js",
+        ],
+    },
     "development_status": "Alpha",
     "installable": True,
 }
