@@ -50,6 +50,9 @@ class Scenario:
             self.url, portal["key"], portal["secret"], port=portal_port
         )
         self.odoo = None
+        # the portal fulfils this run's orders only
+        self.portal.accept = lambda data: data.get("project") == self.project["name"]
+        self.records = set()  # (model, id) of what this run made, for its webhooks
         self.summary = {"project": self.project, "steps": []}
         tag = self.project["ref"].lower()
         self.ext = lambda name: f"{tag}-{name}"  # external ids unique per run
@@ -161,6 +164,7 @@ class Scenario:
             )["id"]
         )
         order_id = event["result"]["ids"][0]
+        self.records.add(("construction.change.order", order_id))
         self.say(
             f"   change_order.upsert -> {event['state']} (change order #{order_id})"
         )
@@ -296,6 +300,7 @@ class Scenario:
             ["name", "approval_state", "invoice_id", "current_payment_due"],
         )
         invoice_id = app["invoice_id"][0]
+        self.records.add(("account.move", invoice_id))
         self.odoo.call("account.move", "action_post", [invoice_id])
         invoice = self.odoo.read_one(
             "account.move", invoice_id, ["name", "state", "amount_total"]
@@ -359,6 +364,7 @@ class Scenario:
         order_ids = self.odoo.read_one(
             "construction.material.request", request_id, ["purchase_order_ids"]
         )["purchase_order_ids"]
+        self.records.update(("purchase.order", order_id) for order_id in order_ids)
         self.odoo.call("purchase.order", "button_confirm", order_ids)
         order = self.odoo.read_one(
             "purchase.order", order_ids[0], ["name", "amount_untaxed", "partner_id"]
@@ -417,6 +423,21 @@ class Scenario:
             "pm": self.pm.receiver.stats(),
             "portal": self.portal.receiver.stats(),
         }
+        self.summary["run_webhooks"] = sorted(
+            (
+                {
+                    "system": system.name,
+                    "event_type": message["event_type"],
+                    "model": message["model"],
+                    "record_id": message["record_id"],
+                    "signature_valid": message["signature_valid"],
+                }
+                for system in (self.pm, self.portal)
+                for message in system.receiver.received()
+                if (message["model"], message["record_id"]) in self.records
+            ),
+            key=lambda item: (item["system"], item["event_type"]),
+        )
         self.summary["client_retries"] = (
             self.pm.client.retries + self.portal.client.retries
         )

@@ -46,14 +46,22 @@ class SupplierPortal(ExternalSystem):
         self.step_delay = step_delay
         self.supplier_ref = supplier_ref
         self.orders = {}  # our order reference -> {"steps": [(step, event)], ...}
+        # which confirmed orders this supplier fulfils (None: all); the others
+        # are stored and left alone (Odoo sends every subscribed portal the
+        # company's orders, including a backlog sent while the portal was down)
+        self.accept = None
 
     def handle(self, message):
         data = message.get("data") or {}
         order = data.get("order")
         entry = self.orders.setdefault(order, {"steps": [], "messages": []})
         entry["messages"].append(message["event_type"])
-        if message["event_type"] == "purchase_order.confirmed":
-            self.fulfil(data)
+        if message["event_type"] != "purchase_order.confirmed":
+            return
+        if self.accept and not self.accept(data):
+            _logger.info("portal: %s is not for this supplier, left alone", order)
+            return
+        self.fulfil(data)
 
     def _step(self, order, name, event_type, payload):
         time.sleep(self.step_delay)
