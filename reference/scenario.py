@@ -267,6 +267,39 @@ class Scenario:
             replayed_state=replayed["state"],
             change_order_id=(replayed["result"] or {"ids": [None]})["ids"][0],
         )
+        self.platform_approval(external_id, replayed["result"]["ids"][0])
+
+    def platform_approval(self, external_id, order_id):
+        """The owner signs in the platform, which is the approver of record."""
+        before = self._budget()
+        self.records.add(("construction.change.order", order_id))
+        states = [
+            self.pm.client.wait(
+                self.pm.decide_change_order(external_id, status, reason)["id"]
+            )["state"]
+            for status, reason in (
+                ("pending_in_review", None),
+                ("approved", "Signed by the owner in the platform"),
+            )
+        ]
+        after = self._budget()
+        order = self.odoo.read_one(
+            "construction.change.order", order_id, ["name", "stage_kind", "amount_cost"]
+        )
+        self.say(
+            f"   the platform submits and approves {order['name']} "
+            f"({', '.join(states)}): {order['stage_kind']}; budget approved changes "
+            f"{before['approved_change_amount']:,.2f} -> "
+            f"{after['approved_change_amount']:,.2f}"
+        )
+        self.record(
+            "platform_approval",
+            change_order_id=order_id,
+            states=states,
+            stage_kind=order["stage_kind"],
+            approved_before=before["approved_change_amount"],
+            approved_after=after["approved_change_amount"],
+        )
 
     def progress_and_billing(self):
         self.step(
@@ -436,7 +469,7 @@ class Scenario:
                 for message in system.receiver.received()
                 if (message["model"], message["record_id"]) in self.records
             ),
-            key=lambda item: (item["system"], item["event_type"]),
+            key=lambda item: (item["system"], item["event_type"], item["record_id"]),
         )
         self.summary["client_retries"] = (
             self.pm.client.retries + self.portal.client.retries

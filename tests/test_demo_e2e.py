@@ -77,6 +77,13 @@ def test_demo_month_outcome(demo):
     assert "unmapped cost code 31-" in failure["error"]
     assert failure["fix_state"] == "done"
     assert failure["replayed_state"] == "done"
+    # the replayed change order (16 h x 210.00) is then approved by the platform
+    approval = steps["platform_approval"]
+    assert approval["change_order_id"] == failure["change_order_id"]
+    assert approval["states"] == ["done", "done"]
+    assert approval["stage_kind"] == "approved"
+    assert approval["approved_before"] == 16900.0
+    assert approval["approved_after"] == 16900.0 + 3360.0
     assert steps["billing"]["approval_state"] == "certified"
     assert steps["billing"]["invoice_state"] == "posted"
     assert steps["procurement"]["portal_steps"] == [
@@ -104,6 +111,13 @@ def test_demo_webhooks_signed_and_received(demo):
             "event_type": "change_order.status",
             "model": "construction.change.order",
             "record_id": steps["change_order"]["change_order_id"],
+            "signature_valid": True,
+        },
+        {
+            "system": "pm",
+            "event_type": "change_order.status",
+            "model": "construction.change.order",
+            "record_id": steps["platform_approval"]["change_order_id"],
             "signature_valid": True,
         },
         {
@@ -136,6 +150,13 @@ def test_demo_records_in_the_database(demo):
         )
         assert replayed_order.project_id.id == project["id"]
         assert replayed_order.line_ids.cost_code_id.code.startswith("31-")
+        assert replayed_order.stage_kind == "approved"
+        assert (
+            replayed_order.approved_by_id
+            == env["construction.backend"]
+            .search([("name", "=", "PM Platform (reference)")])
+            .user_id
+        )
         order = env["construction.change.order"].browse(
             steps["change_order"]["change_order_id"]
         )
