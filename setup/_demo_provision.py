@@ -104,6 +104,12 @@ def provision_project(env, company, pm_backend):
             ]
         )
     }
+    missing = {row[0] for row in BUDGET + SOV} - set(codes)
+    if missing:
+        sys.exit(
+            f"error: cost codes {', '.join(sorted(missing))} are missing: setup/demo"
+            " needs a database with the suite's demo data (setup/install)."
+        )
     types = {
         kind: env.ref(f"construction_connector_base.cost_type_{kind}")
         for kind in {row[1] for row in BUDGET}
