@@ -94,17 +94,18 @@ def provision_project(env, company, pm_backend):
             "user_id": env.ref("base.user_admin").id,
         }
     )
+    wanted = {row[0] for row in BUDGET} | {row[2] for row in SOV}
     codes = {
         account.code: account
         for account in env["account.analytic.account"].search(
             [
                 ("construction_role", "=", "cost_code"),
                 ("company_id", "in", [company.id, False]),
-                ("code", "in", [row[0] for row in BUDGET + SOV]),
+                ("code", "in", sorted(wanted)),
             ]
         )
     }
-    missing = {row[0] for row in BUDGET + SOV} - set(codes)
+    missing = wanted - set(codes)
     if missing:
         sys.exit(
             f"error: cost codes {', '.join(sorted(missing))} are missing: setup/demo"
