@@ -3,7 +3,8 @@ provisions the reference PM platform and supplier portal, starts a real Odoo wit
 workers and the queue_job runner, plays the scripted month over HTTP and stops.
 The outcome is read from its summary and checked again in the database.
 Commits to the test database (a throwaway one in CI): each run adds its own project
-("Lakeside Library Renovation #n") and new API keys for the two reference systems."""
+("Lakeside Library Renovation #n") and new API keys for the two reference systems,
+which are archived afterwards."""
 
 import json
 import os
@@ -45,7 +46,18 @@ def demo(database, tmp_path_factory):
     assert process.returncode == 0, output
     summary = json.loads(summary_file.read_text())
     summary["steps"] = {step.pop("step"): step for step in summary["steps"]}
-    return {"database": database, "output": output, "summary": summary}
+    yield {"database": database, "output": output, "summary": summary}
+    # The reference systems' webhook ports are gone: archive them, so that later
+    # tests on a kept database publish nothing to them (setup/demo reactivates them).
+    subprocess.run(
+        ["psql", "-q", "-d", database],
+        input="UPDATE construction_backend SET active = false WHERE name IN"
+        " ('PM Platform (reference)', 'Supplier Portal (reference)');",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
 
 
 def _env(database):
