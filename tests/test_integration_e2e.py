@@ -6,7 +6,6 @@ the system it creates is archived afterwards."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -14,31 +13,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 API = "/api/construction/v1"
-
-
-def _db_name():
-    try:
-        from odoo.tools import config
-    except ImportError:
-        return None
-    return (config.get("db_name") or "").split(",")[0] or None
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def database():
-    name = _db_name()
-    if not name:
-        pytest.skip("needs the test database (run through setup/test)")
-    return name
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +66,7 @@ def system(database):
 
 @pytest.fixture(scope="module")
 def server(database):
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [str(REPO / "setup" / "run"), "--db", database, "--port", str(port)],
         stdout=subprocess.DEVNULL,

@@ -36,7 +36,7 @@ def python_without_odoo(tmp_path):
     return str(wrapper)
 
 
-@pytest.mark.parametrize("command", ["install", "test", "run"])
+@pytest.mark.parametrize("command", ["install", "test", "run", "demo"])
 def test_missing_odoo_is_named(command, python_without_odoo, tmp_path):
     result = run(command, {"PYTHON": python_without_odoo}, tmp_path)
     assert result.returncode != 0

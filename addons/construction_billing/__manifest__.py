@@ -26,6 +26,11 @@
         "demo/construction_billing_demo.xml",
     ],
     "post_init_hook": "post_init_hook",
+    "assets": {
+        "web.assets_tests": [
+            "construction_billing/static/tests/tours/*.js",
+        ],
+    },
     "development_status": "Alpha",
     "installable": True,
 }

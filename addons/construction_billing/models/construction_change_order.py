@@ -23,7 +23,13 @@ class ConstructionChangeOrder(models.Model):
         ):
             contract = Contract._for_change_order(order)
             if contract:
-                contract._apply_change_order(order, date=order._billing_change_date())
+                # sudo: the contract change is an effect of the approval, whose
+                # right the workflow checked (approver of the pending level, or
+                # the platform as approver of record); approvers need no write
+                # access to contracts. The contract was found with their rights.
+                contract.sudo()._apply_change_order(
+                    order, date=order._billing_change_date()
+                )
         return res
 
     def _revert_approval_effects(self):
@@ -34,7 +40,8 @@ class ConstructionChangeOrder(models.Model):
         for order in self.filtered(lambda co: co.side == "prime"):
             mine = changes.filtered(lambda c, o=order: c.res_id == o.id)
             for contract in mine.contract_id:
-                contract._revert_change_order(order)
+                # sudo: effect of a void the workflow allowed, as above.
+                contract.sudo()._revert_change_order(order)
         return res
 
     def _get_impact_preview(self):

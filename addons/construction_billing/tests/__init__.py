@@ -8,3 +8,5 @@ from . import test_billing_outbound
 from . import test_billing_reconciliation
 from . import test_billing_staging
 from . import test_billing_monitor
+from . import test_pay_application_tour
+from . import test_billing_change_order_api

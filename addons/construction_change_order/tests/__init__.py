@@ -11,3 +11,4 @@ from . import test_change_order_reconciliation
 from . import test_change_order_staging
 from . import test_change_order_staging_api
 from . import test_change_order_staging_ui
+from . import test_change_order_tour
