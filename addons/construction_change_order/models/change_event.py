@@ -202,7 +202,7 @@ class ConstructionChangeEvent(models.Model):
 
     def _prepare_change_order_vals(self, side="prime"):
         self.ensure_one()
-        tier = self.project_id.change_order_tiers
+        tier = self.project_id._get_change_order_tiers(side)
         return {
             "project_id": self.project_id.id,
             "side": side,
