@@ -152,7 +152,9 @@ class ConstructionChangeEvent(models.Model):
         return self.env.cr.fetchone()[0]
 
     def write(self, vals):
-        if "project_id" in vals and self.filtered("change_order_ids"):
+        if "project_id" in vals and self.filtered(
+            lambda e: e.change_order_ids and e.project_id.id != vals["project_id"]
+        ):
             raise UserError(
                 _("A change event linked to change orders cannot change project.")
             )

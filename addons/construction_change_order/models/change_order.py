@@ -1521,7 +1521,7 @@ class ConstructionChangeOrderLine(models.Model):
                         "budget_id": budget_by_project[project].id,
                         "cost_code_id": cost_code,
                         "cost_type_id": cost_type,
-                        "name": _("Unbudgeted change"),
+                        "name": self.env._("Unbudgeted change"),
                     }
                     for project, cost_code, cost_type in sorted(
                         missing, key=lambda k: (k[0], k[1], k[2] or 0)

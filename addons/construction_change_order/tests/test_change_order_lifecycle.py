@@ -303,6 +303,13 @@ class TestChangeOrderLifecycle(ChangeOrderCommon):
         self.assertEqual(co.amount_cost, 4000.0)
         self.assertEqual(co.amount_price, 4600.0)
         self.assertEqual(co.tier_level, "co")
+        # Linked to a change order, the event keeps its project; writing the
+        # same project again (a data reload) is no change.
+        event.project_id = self.project
+        other = self.env["project.project"].create({"name": "Other job"})
+        with self.assertRaisesMsg(UserError, "cannot change project"):
+            event.project_id = other
+        self.assertEqual(event.project_id, self.project)
 
     def test_status_from_external_system(self):
         """A platform approves and then voids; its decision is the audit record."""
