@@ -1,6 +1,6 @@
 from odoo import Command
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import ChangeOrderCommon
 
@@ -175,13 +175,11 @@ class TestChangeOrderTiers(ChangeOrderCommon):
         )
 
     def test_company_settings_give_new_projects_their_tiers(self):
-        settings = self.env["res.config.settings"].create(
-            {
-                "construction_prime_co_tiers": "three",
-                "construction_commitment_co_tiers": "two",
-            }
-        )
-        settings.execute()
+        # Through the Settings screen (Project app, Construction Change Orders).
+        with Form(self.env["res.config.settings"]) as form:
+            form.construction_prime_co_tiers = "three"
+            form.construction_commitment_co_tiers = "two"
+        form.record.execute()
         self.assertEqual(
             (
                 self.env.company.construction_prime_co_tiers,
