@@ -2,7 +2,7 @@
     "name": "Construction Change Orders",
     "summary": "Change events and prime or commitment change orders with approvals"
     " and their effect on budget, contract and procurement",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",
@@ -20,6 +20,7 @@
         "views/construction_change_order_menus.xml",
         "data/construction_outbound_data.xml",
         "views/construction_navigation_views.xml",
+        "views/res_config_settings_views.xml",
     ],
     "demo": [
         "demo/change_order_demo.xml",

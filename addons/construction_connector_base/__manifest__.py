@@ -2,7 +2,7 @@
     "name": "Construction Connector Base",
     "summary": "Cost codes, project job-cost budgets and the integration framework "
     "shared by the construction suite",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.1.1",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",
@@ -43,6 +43,9 @@
     "assets": {
         "web.assets_tests": [
             "construction_connector_base/static/tests/tours/*.js",
+        ],
+        "web.report_assets_common": [
+            "construction_connector_base/static/src/scss/construction_report.scss",
         ],
     },
     "application": True,

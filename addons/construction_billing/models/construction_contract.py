@@ -541,7 +541,7 @@ class ConstructionContract(models.Model):
                 "sov_line_id": sov_line.id,
                 "date": date or fields.Date.context_today(self),
                 "reference": change_order.display_name,
-                "name": _("Void of %(co)s", co=change_order.display_name),
+                "name": self.env._("Void of %(co)s", co=change_order.display_name),
                 "amount": -amount,
                 "res_model": change_order._name,
                 "res_id": change_order.id,

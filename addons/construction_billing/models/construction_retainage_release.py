@@ -169,7 +169,7 @@ class ConstructionRetainageRelease(models.Model):
             lines = [
                 fields.Command.create(
                     {
-                        "name": _(
+                        "name": self.env._(
                             "Retainage released: %(item)s", item=line.display_name
                         ),
                         "account_id": account.id,

@@ -1,5 +1,8 @@
+import io
+
 from odoo import Command
 from odoo.tests import tagged
+from odoo.tools.pdf import PdfFileReader
 
 from .common_billing import BillingCommon
 
@@ -408,3 +411,65 @@ class TestBillingProgress(BillingCommon):
 
     def _retention_balance(self):
         return round(sum(self._retention_lines().mapped("balance")), 2)
+
+    def test_05_pay_application_pdf(self):
+        """G702 and G703 printed as a real PDF, on US Letter, amounts as text."""
+        app = self._period_1()
+        pdf, text = self._render_pdf("construction_billing.report_pay_application", app)
+        reader = PdfFileReader(io.BytesIO(pdf))
+        # US Letter, portrait: 612 x 792 points.
+        self.assertEqual(
+            [tuple(map(float, page.mediabox[2:])) for page in reader.pages],
+            [(612.0, 792.0)] * len(reader.pages),
+        )
+        self.assertEqual(len(reader.pages), 2)  # G702, then the G703 on its own page
+        g702, g703 = (page.extract_text() for page in reader.pages)
+        self.assertIn("(G702)", g702)
+        self.assertIn("(G703)", g703)
+        for expected in (
+            "1. Original Contract Sum $ 100,000.00",
+            "4. Total Completed and Stored to Date (Column G on G703) $ 23,000.00",
+            "a. 10.00 % of Completed Work",
+            "b. 5.00 % of Stored Material",
+            "$ 1,500.00 $ 400.00 $ 1,900.00",
+            "6. Total Earned Less Retainage (Line 4 Less Line 5 Total) $ 21,100.00",
+            "8. Current Payment Due $ 21,100.00",
+            "(Line 3 less Line 6) $ 78,900.00",
+            # G703: item 3, 8,000 stored, 20% complete, 400 retainage.
+            "3 Steel $ 40,000.00 $ 0.00 $ 0.00 $ 8,000.00 $ 8,000.00 20.00% "
+            "$ 32,000.00 $ 400.00",
+            "Grand Total $ 100,000.00 $ 0.00 $ 15,000.00 $ 8,000.00 $ 23,000.00 "
+            "23.00% $ 77,000.00 $ 1,900.00",
+        ):
+            self.assertIn(expected, text)
+
+    def test_06_pay_application_pdf_with_change_orders(self):
+        """Period 2 as printed: change order summary, blended retainage rate,
+        previous certificates, the canopy line added by a change order."""
+        self._certify(self._period_1())
+        self._change_orders()
+        app2 = self._period_2()
+        _pdf, text = self._render_pdf(
+            "construction_billing.report_pay_application", app2
+        )
+        for expected in (
+            "2. Net change by Change Orders $ 13,000.00",
+            "3. Contract Sum to Date (Line 1 ± 2) $ 113,000.00",
+            "(Column G on G703) $ 104,000.00",
+            # 7,725 withheld on 98,000 of work: 10% then 5% past the threshold.
+            "a. 7.88 % of Completed Work",
+            "b. 5.00 % of Stored Material",
+            "$ 7,725.00 $ 300.00 $ 8,025.00",
+            "Certificate) $ 21,100.00",
+            "8. Current Payment Due $ 74,875.00",
+            "(Line 3 less Line 6) $ 17,025.00",
+            "Total changes approved in previous months by Owner $ 0.00 $ 0.00",
+            "Total approved this Month $ 15,000.00 $ 2,000.00",
+            "Totals $ 15,000.00 $ 2,000.00",
+            "Net changes by Change Order $ 13,000.00",
+            "4 Canopy $ 5,000.00 $ 0.00 $ 5,000.00 $ 0.00 $ 5,000.00 100.00% "
+            "$ 0.00 $ 375.00",
+            "Grand Total $ 113,000.00 $ 15,000.00 $ 83,000.00 $ 6,000.00 "
+            "$ 104,000.00 92.04% $ 9,000.00 $ 8,025.00",
+        ):
+            self.assertIn(expected, text)

@@ -152,7 +152,9 @@ class ConstructionChangeEvent(models.Model):
         return self.env.cr.fetchone()[0]
 
     def write(self, vals):
-        if "project_id" in vals and self.filtered("change_order_ids"):
+        if "project_id" in vals and self.filtered(
+            lambda e: e.change_order_ids and e.project_id.id != vals["project_id"]
+        ):
             raise UserError(
                 _("A change event linked to change orders cannot change project.")
             )
@@ -202,7 +204,7 @@ class ConstructionChangeEvent(models.Model):
 
     def _prepare_change_order_vals(self, side="prime"):
         self.ensure_one()
-        tier = self.project_id.change_order_tiers
+        tier = self.project_id._get_change_order_tiers(side)
         return {
             "project_id": self.project_id.id,
             "side": side,

@@ -368,18 +368,25 @@ class ConstructionChangeOrder(models.Model):
     @api.constrains("tier_level", "project_id", "parent_id", "side")
     def _check_tiers(self):
         for order in self:
-            setting = order.project_id.change_order_tiers or "one"
+            setting = (
+                order.project_id._get_change_order_tiers(order.side)
+                if order.project_id
+                else "one"
+            )
             if order.tier_level not in TIER_LEVELS_BY_SETTING[setting]:
                 raise ValidationError(
                     _(
-                        "Project %(project)s uses %(setting)s change orders: a "
-                        "%(tier)s is not allowed.",
+                        "Project %(project)s uses %(setting)s for its %(side)s "
+                        "change orders: a %(tier)s is not allowed.",
                         project=order.project_id.display_name,
                         setting=dict(
                             self.env["project.project"]
                             ._fields["change_order_tiers"]
                             ._description_selection(self.env)
                         )[setting],
+                        side=dict(
+                            self._fields["side"]._description_selection(self.env)
+                        )[order.side],
                         tier=dict(TIER_LEVELS)[order.tier_level],
                     )
                 )
@@ -1514,7 +1521,7 @@ class ConstructionChangeOrderLine(models.Model):
                         "budget_id": budget_by_project[project].id,
                         "cost_code_id": cost_code,
                         "cost_type_id": cost_type,
-                        "name": _("Unbudgeted change"),
+                        "name": self.env._("Unbudgeted change"),
                     }
                     for project, cost_code, cost_type in sorted(
                         missing, key=lambda k: (k[0], k[1], k[2] or 0)

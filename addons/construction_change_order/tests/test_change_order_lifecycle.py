@@ -303,6 +303,13 @@ class TestChangeOrderLifecycle(ChangeOrderCommon):
         self.assertEqual(co.amount_cost, 4000.0)
         self.assertEqual(co.amount_price, 4600.0)
         self.assertEqual(co.tier_level, "co")
+        # Linked to a change order, the event keeps its project; writing the
+        # same project again (a data reload) is no change.
+        event.project_id = self.project
+        other = self.env["project.project"].create({"name": "Other job"})
+        with self.assertRaisesMsg(UserError, "cannot change project"):
+            event.project_id = other
+        self.assertEqual(event.project_id, self.project)
 
     def test_status_from_external_system(self):
         """A platform approves and then voids; its decision is the audit record."""
@@ -350,3 +357,24 @@ class TestChangeOrderLifecycle(ChangeOrderCommon):
             event.action_void()
         event.action_close()
         self.assertEqual(event.state, "closed")
+
+    def test_pdf_report_real_pdf(self):
+        """The change order and the log printed as real PDFs, amounts as text."""
+        co = self._create_co([(self.cc_concrete, self.material, 2, 450.0, 10.0)])
+        _pdf, text = self._render_pdf(
+            "construction_change_order.report_change_order", co
+        )
+        for expected in (
+            "PCCO-001 : Added footing",
+            "PCCO-001 T03-300 Material Change line 2.00 $ 450.00 $ 900.00 10.00 % "
+            "$ 990.00",
+            "Cost $ 900.00 Markup $ 90.00 Contract change $ 990.00",
+        ):
+            self.assertIn(expected, text)
+        co.action_submit()
+        _pdf, text = self._render_pdf(
+            "construction_change_order.report_change_order_log", self.project
+        )
+        self.assertIn("PCCO-001 Added footing", text)
+        self.assertIn("$ 900.00 $ 990.00", text)
+        self.assertIn("Pending owner change orders $ 990.00", text)

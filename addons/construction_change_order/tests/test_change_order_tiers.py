@@ -1,6 +1,6 @@
 from odoo import Command
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import ChangeOrderCommon
 
@@ -116,3 +116,108 @@ class TestChangeOrderTiers(ChangeOrderCommon):
                 project=project,
                 tier_level="cor",
             ).parent_id = package
+
+    def test_tiers_are_set_per_side(self):
+        project, _line = self._project("one")
+        project.commitment_change_order_tiers = "two"
+        # Commitment side: potential change orders grouped into a change order.
+        cpco = self._create_co(
+            [(self.cc_concrete, self.material, 1, 400.0, 0.0)],
+            side="commitment",
+            project=project,
+            tier_level="pco",
+        )
+        self.assertEqual(cpco.name, "CPCO-001")
+        package = self._create_co([], side="commitment", project=project)
+        cpco.parent_id = package
+        self.assertEqual(package.name, "CCO-001")
+        self.assertEqual(package.amount_cost, 400.0)
+        # Prime side: still one tier.
+        with self.assertRaisesMsg(
+            ValidationError, r"its Prime Contract \(Owner\) change orders"
+        ):
+            self._create_co(
+                [(self.cc_concrete, self.material, 1, 10.0, 0.0)],
+                project=project,
+                tier_level="pco",
+            )
+        # Only the commitment side is frozen: its first change order exists.
+        project.invalidate_recordset()
+        self.assertTrue(project.commitment_change_order_tiers_locked)
+        self.assertFalse(project.change_order_tiers_locked)
+        with self.assertRaisesMsg(UserError, "commitment change order tiers"):
+            project.commitment_change_order_tiers = "three"
+        project.change_order_tiers = "three"
+        pco = self._create_co(
+            [(self.cc_concrete, self.material, 1, 10.0, 0.0)],
+            project=project,
+            tier_level="pco",
+        )
+        self.assertEqual(pco.name, "PCO-001")
+        project.invalidate_recordset()
+        self.assertTrue(project.change_order_tiers_locked)
+        with self.assertRaisesMsg(UserError, "prime contract change order tiers"):
+            project.change_order_tiers = "one"
+        self.assertEqual(
+            (project.change_order_tiers, project.commitment_change_order_tiers),
+            ("three", "two"),
+        )
+
+    def test_change_event_prices_each_side_with_its_tiers(self):
+        project, _line = self._project("one")
+        project.commitment_change_order_tiers = "three"
+        event = self.env["construction.change.event"].create(
+            {"project_id": project.id, "title": "Rock excavation"}
+        )
+        self.assertEqual(event._prepare_change_order_vals()["tier_level"], "co")
+        self.assertEqual(
+            event._prepare_change_order_vals(side="commitment")["tier_level"], "pco"
+        )
+
+    def test_company_settings_give_new_projects_their_tiers(self):
+        # Through the Settings screen (Project app, Construction Change Orders).
+        with Form(self.env["res.config.settings"]) as form:
+            form.construction_prime_co_tiers = "three"
+            form.construction_commitment_co_tiers = "two"
+        form.record.execute()
+        self.assertEqual(
+            (
+                self.env.company.construction_prime_co_tiers,
+                self.env.company.construction_commitment_co_tiers,
+            ),
+            ("three", "two"),
+        )
+        project = self.env["project.project"].create({"name": "New job"})
+        self.assertEqual(
+            (project.change_order_tiers, project.commitment_change_order_tiers),
+            ("three", "two"),
+        )
+        # A project can still depart from the company defaults.
+        other = self.env["project.project"].create(
+            {"name": "Other job", "commitment_change_order_tiers": "one"}
+        )
+        self.assertEqual(
+            (other.change_order_tiers, other.commitment_change_order_tiers),
+            ("three", "one"),
+        )
+
+    def test_commitment_tiers_column_starts_from_the_former_setting(self):
+        # What an update of the addon does on a database where one setting drove
+        # both sides: the new column takes each project's value, not the default.
+        project, _line = self._project("three")
+        other, _line = self._project("two")
+        self.env.flush_all()
+        self.env.cr.execute(
+            "ALTER TABLE project_project "
+            "ALTER COLUMN commitment_change_order_tiers DROP NOT NULL"
+        )
+        self.env.cr.execute(
+            "UPDATE project_project SET commitment_change_order_tiers = NULL "
+            "WHERE id IN %s",
+            [tuple((project | other).ids)],
+        )
+        self.env["project.project"]._init_column("commitment_change_order_tiers")
+        (project | other).invalidate_recordset()
+        self.assertEqual(
+            (project | other).mapped("commitment_change_order_tiers"), ["three", "two"]
+        )

@@ -46,4 +46,8 @@ class TestChangeOrderViews(ChangeOrderCommon):
         self._create_co([(self.cc_concrete, self.material, 1, 1.0, 0.0)])
         with Form(self.project.with_user(self.manager)) as form:
             self.assertTrue(form.change_order_tiers_locked)
+            # A prime change order leaves the commitment side's setting open.
+            self.assertFalse(form.commitment_change_order_tiers_locked)
+            form.commitment_change_order_tiers = "three"
+        self.assertEqual(self.project.commitment_change_order_tiers, "three")
         self.assertEqual(self.project.change_order_count, 1)

@@ -412,8 +412,14 @@ class ConstructionBudgetLine(models.Model):
     def write(self, vals):
         if "original_amount" in vals:
             self._log_original_changes(vals["original_amount"])
-        if {"budget_id", "cost_code_id", "cost_type_id"} & set(vals):
-            if self.filtered(lambda line: line.budget_id.state == "locked"):
+        moving = {"budget_id", "cost_code_id", "cost_type_id"} & set(vals)
+        if moving:
+            # Writing a line's own values again (data reload, idempotent API
+            # upsert) is no move.
+            moved = self.filtered(
+                lambda line: any(line[f].id != (vals[f] or False) for f in moving)
+            )
+            if moved.filtered(lambda line: line.budget_id.state == "locked"):
                 raise UserError(
                     _(
                         "The lines of a locked budget cannot be moved to another "
@@ -553,7 +559,7 @@ class ConstructionBudgetLine(models.Model):
                 "budget_id": budget_by_account[account].id,
                 "cost_code_id": cost_code,
                 "cost_type_id": cost_type,
-                "name": _("Unbudgeted cost"),
+                "name": self.env._("Unbudgeted cost"),
             }
             for account, cost_code, cost_type in keys - existing
             if account in budget_by_account

@@ -1,7 +1,10 @@
+import io
 from contextlib import contextmanager
 
 from odoo import Command
 from odoo.tests import TransactionCase
+from odoo.tools import config
+from odoo.tools.pdf import PdfFileReader
 
 
 class ConstructionCommon(TransactionCase):
@@ -127,3 +130,27 @@ class ConstructionCommon(TransactionCase):
         )
         bill.action_post()
         return bill
+
+    def _render_pdf(self, report_ref, records):
+        """Render a PDF report for real with wkhtmltopdf: (PDF bytes, its text
+        with runs of white space made single spaces).
+
+        Odoo renders HTML instead of PDF in tests unless asked; the test is
+        skipped when wkhtmltopdf is missing. wkhtmltopdf loads the report's
+        styles from the test HTTP server.
+        """
+        report = self.env["ir.actions.report"]
+        state = report.get_wkhtmltopdf_state()
+        if state != "ok":
+            self.skipTest(f"wkhtmltopdf is not usable here (state: {state})")
+        self.env["ir.config_parameter"].sudo().set_param(
+            "report.url", f"http://127.0.0.1:{config['http_port']}"
+        )
+        pdf, kind = report.with_context(force_report_rendering=True)._render_qweb_pdf(
+            report_ref, records.ids
+        )
+        self.assertEqual(kind, "pdf")
+        self.assertTrue(pdf.startswith(b"%PDF"))
+        reader = PdfFileReader(io.BytesIO(pdf))
+        text = " ".join(page.extract_text() for page in reader.pages)
+        return pdf, " ".join(text.split())

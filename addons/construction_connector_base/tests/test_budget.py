@@ -173,6 +173,19 @@ class TestBudget(ConstructionCommon):
                     "original_amount": 10.0,
                 }
             )
+        with self.assertRaisesMsg(UserError, "cannot be moved"):
+            self.line_concrete.cost_code_id = self.cc_steel
+        # Writing a line's own values again (a data reload, an idempotent
+        # upsert) is no change.
+        self.line_concrete.write(
+            {
+                "budget_id": self.budget.id,
+                "cost_code_id": self.line_concrete.cost_code_id.id,
+                "cost_type_id": self.line_concrete.cost_type_id.id,
+                "original_amount": self.line_concrete.original_amount,
+            }
+        )
+        self.assertEqual(self.line_concrete.cost_code_id, self.cc_concrete)
         # changes still flow through modifications
         self._transfer(250, self.line_concrete, self.line_steel)
         self.assertColumns(self.line_concrete, revised_amount=100250.00)

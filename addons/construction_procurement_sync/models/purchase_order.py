@@ -248,7 +248,7 @@ class PurchaseOrder(models.Model):
     def _construction_overrun_text(self, overruns):
         currency = self.company_id.currency_id
         return "\n".join(
-            _(
+            self.env._(
                 "%(project)s / %(cost_code)s: revised budget %(revised)s, billed and "
                 "committed %(used)s, this order %(amount)s, over by %(over)s",
                 project=check["project"].name,
