@@ -360,12 +360,26 @@ class ConstructionApiV1(http.Controller):
         self._check_signature(backend, raw)
         self._check_rate(backend)
         batch_ref = secrets.token_hex(8)
-        items = []
+        items, events = [], Event
         for index, item in enumerate(body["events"]):
-            items.append(
-                self._batch_item(Event, backend, event_type, index, item, batch_ref)
+            result, event, created = self._batch_item(
+                Event, backend, event_type, index, item, batch_ref
             )
-        return _json_response({"batch": batch_ref, "items": items}, 207)
+            items.append((result, event))
+            if created:
+                events |= event
+        # The new events of the batch are processed by one job (a savepoint each).
+        events._enqueue_batch(batch_ref)
+        return _json_response(
+            {
+                "batch": batch_ref,
+                "items": [
+                    dict(result, event=event._to_api()) if event else result
+                    for result, event in items
+                ],
+            },
+            207,
+        )
 
     def _validate_envelope(self, body):
         max_items = _param("max_batch_items", DEFAULT_MAX_BATCH)
@@ -387,10 +401,14 @@ class ConstructionApiV1(http.Controller):
         result = {"index": index}
         pointer = f"/events/{index}"
         if not isinstance(item, dict):
-            return dict(
-                result,
-                status=422,
-                errors=[{"pointer": pointer, "detail": "An object is required."}],
+            return (
+                dict(
+                    result,
+                    status=422,
+                    errors=[{"pointer": pointer, "detail": "An object is required."}],
+                ),
+                None,
+                False,
             )
         key = item.get("event_id")
         result["event_id"] = key
@@ -413,7 +431,7 @@ class ConstructionApiV1(http.Controller):
                 for error in Event._validate_payload(event_type, payload)
             ]
         if errors:
-            return dict(result, status=422, errors=errors)
+            return dict(result, status=422, errors=errors), None, False
         try:
             # One savepoint per item: a failing item never sinks the others.
             with request.env.cr.savepoint():
@@ -424,16 +442,21 @@ class ConstructionApiV1(http.Controller):
                     payload,
                     remote_addr=self._remote_addr(),
                     batch_ref=batch_ref,
+                    enqueue=False,
                 )
         except IdempotencyConflict as err:
             problem = self._conflict(err)
-            return dict(
-                result,
-                status=409,
-                errors=[{"pointer": pointer, "detail": str(err)}],
-                **problem.extra,
+            return (
+                dict(
+                    result,
+                    status=409,
+                    errors=[{"pointer": pointer, "detail": str(err)}],
+                    **problem.extra,
+                ),
+                None,
+                False,
             )
-        return dict(result, status=202 if created else 200, event=event._to_api())
+        return dict(result, status=202 if created else 200), event, created
 
     def _own_event(self, backend, event_id):
         event = request.env["construction.event"].search(

@@ -198,14 +198,22 @@ class ConstructionEvent(models.Model):
 
     @api.model
     def _receive(
-        self, backend, event_type, key, payload, remote_addr=None, batch_ref=None
+        self,
+        backend,
+        event_type,
+        key,
+        payload,
+        remote_addr=None,
+        batch_ref=None,
+        enqueue=True,
     ):
         """Store an event exactly once and enqueue its processing.
 
         Returns ``(event, created)``. The same key with the same body returns the
         first event (``created`` False); with another body it raises
         ``IdempotencyConflict``. The database unique constraint decides between
-        concurrent twins.
+        concurrent twins. With ``enqueue=False`` the caller enqueues the new
+        event itself (a batch enqueues its new events in one job).
         """
         etype = self._event_types()[event_type]
         digest = self._hash_payload(event_type, payload)
@@ -230,7 +238,8 @@ class ConstructionEvent(models.Model):
                     _("A request with this idempotency key is being processed."),
                 ) from None
             return self._check_twin(*twin, digest), False
-        event._enqueue()
+        if enqueue:
+            event._enqueue()
         return event, True
 
     def _check_twin(self, event_id, twin_hash, digest):
@@ -317,6 +326,60 @@ class ConstructionEvent(models.Model):
                 identity_key=f"construction.event:{event.id}",
             )._process()
             event._write_state({"state": state, "job_id": job.db_record().id or False})
+
+    def _enqueue_batch(self, batch_ref):
+        """One job for the events of one API batch (same backend), one savepoint
+        per event inside it: the queue overhead is paid once per batch."""
+        if not self:
+            return
+        backend = self.backend_id
+        backend.ensure_one()
+        runner = self.with_company(backend.company_id)
+        if backend.user_id:
+            runner = runner.with_user(backend.user_id)
+        # sudo: the channel name is technical queue configuration.
+        channel = backend.channel_id.sudo().complete_name or None
+        job = runner.with_delay(
+            channel=channel,
+            max_retries=self._get_param("max_retries", 5),
+            description=_(
+                "Process %(count)s %(type)s events of batch %(batch)s",
+                count=len(self),
+                type=", ".join(sorted(set(self.mapped("event_type")))),
+                batch=batch_ref,
+            ),
+            identity_key=f"construction.event.batch:{backend.id}:{batch_ref}",
+        )._process_batch()
+        self._write_state({"state": "queued", "job_id": job.db_record().id or False})
+
+    def _process_batch(self):
+        """Job body of a batch: each event in its own savepoint, in id order.
+
+        A transient error of one event (lock held elsewhere) gives that event its
+        own job with the usual backoff instead of retrying the whole batch.
+        Idempotent like ``_process``: a rerun skips what is done.
+        """
+        results = []
+        for event in self.sorted("id"):
+            if event.state not in PROCESSABLE_STATES:
+                continue
+            try:
+                results.append(event._process())
+            except RetryableJobError as err:
+                event._write_state(
+                    {
+                        "state": "failed",
+                        "last_error": str(err),
+                        "attempts": event.attempts + 1,
+                    }
+                )
+                event._requeue(eta=err.seconds or 10, state="failed")
+                results.append(str(err))
+        return _(
+            "%(count)s events processed: %(results)s",
+            count=len(results),
+            results="; ".join(str(result) for result in results[:20]),
+        )
 
     def _requeue(self, eta=None, state="queued"):
         """Detach and cancel the pending job, then enqueue a fresh one."""

@@ -7,3 +7,4 @@ from . import test_integration_api
 from . import test_integration_concurrency
 from . import test_outbox_delivery
 from . import test_outbox_health_api
+from . import test_integration_batch_job
