@@ -458,6 +458,9 @@ class ConstructionEvent(models.Model):
             mail_notrack=True,
         )
         records = getattr(handler_self, etype.handler)()
+        # Recompute stored fields now, in the handler's context: a later flush
+        # from the job's own context would log tracking messages for them.
+        handler_self.env.flush_all()
         if records is None or not isinstance(records, models.BaseModel):
             records = self.env[etype.model] if etype.model else None
         return "done", records
