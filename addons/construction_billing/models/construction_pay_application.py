@@ -308,7 +308,15 @@ class ConstructionPayApplication(models.Model):
                             app=app.name,
                         )
                     )
-        res = super().write(vals)
+        if "line_ids" in vals:
+            # the lines of the form: one retainage recompute for all of them
+            res = super(
+                ConstructionPayApplication,
+                self.with_context(construction_billing_defer_retainage=True),
+            ).write(vals)
+            self._compute_retainage()
+        else:
+            res = super().write(vals)
         if {"period_to", "contract_id"} & set(vals):
             self._check_period()
             self._refresh_from_contract()
