@@ -27,6 +27,57 @@ DEFAULT_MAX_BATCH = 100
 MAX_KEY_LENGTH = 255
 
 
+MAX_DEPTH = 32
+MAX_VALUE_ERRORS = 50
+INT32 = 2**31 - 1
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text):
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _check_string(value, pointer, errors):
+    if "\x00" in value:
+        errors.append({"pointer": pointer, "detail": "NUL characters are not allowed."})
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        errors.append({"pointer": pointer, "detail": "Not valid Unicode text."})
+
+
+def _check_json_values(value, pointer, depth, errors):
+    """Collect {"pointer", "detail"} for values no Odoo field can store."""
+    if len(errors) >= MAX_VALUE_ERRORS:
+        return
+    if depth > MAX_DEPTH:
+        errors.append(
+            {"pointer": pointer, "detail": f"Nested deeper than {MAX_DEPTH} levels."}
+        )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            token = str(key).replace("~", "~0").replace("/", "~1")
+            _check_string(key, f"{pointer}/{token}", errors)
+            _check_json_values(item, f"{pointer}/{token}", depth + 1, errors)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json_values(item, f"{pointer}/{index}", depth + 1, errors)
+    elif isinstance(value, str):
+        _check_string(value, pointer, errors)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > INT32:
+            errors.append(
+                {"pointer": pointer, "detail": "Integer out of range (32 bits)."}
+            )
+
+
 class ApiProblem(Exception):
     """An RFC 9457 problem: status, type slug, title, detail, extra members."""
 
@@ -256,12 +307,25 @@ class ConstructionApiV1(http.Controller):
         return raw
 
     def _parse(self, raw):
+        """JSON (RFC 8259: no NaN or Infinity), then the values no field can store
+        (NUL characters, lone surrogates, integers beyond 32 bits, deep nesting)
+        refused with a 422 instead of failing later in the database."""
         try:
-            return json.loads(raw)
-        except ValueError as err:
-            raise ApiProblem(
-                400, "malformed-json", "Malformed JSON", f"The body is not JSON: {err}"
-            ) from err
+            body = json.loads(
+                raw, parse_constant=_refuse_constant, parse_float=_finite_float
+            )
+        except (ValueError, RecursionError) as err:
+            detail = (
+                "The body is nested too deeply."
+                if isinstance(err, RecursionError)
+                else f"The body is not JSON: {err}"
+            )
+            raise ApiProblem(400, "malformed-json", "Malformed JSON", detail) from err
+        errors = []
+        _check_json_values(body, "", 0, errors)
+        if errors:
+            raise self._validation_problem(errors[:MAX_VALUE_ERRORS])
+        return body
 
     def _validation_problem(self, errors):
         return ApiProblem(

@@ -237,7 +237,10 @@ class ConstructionEvent(models.Model):
                     self.browse(),
                     _("A request with this idempotency key is being processed."),
                 ) from None
-            return self._check_twin(*twin, digest), False
+            # Our snapshot cannot read the twin: its API view is read from a
+            # fresh cursor too (see _to_api).
+            event = self._check_twin(*twin, digest)
+            return event.with_context(construction_committed_twin=True), False
         if enqueue:
             event._enqueue()
         return event, True
@@ -664,6 +667,8 @@ class ConstructionEvent(models.Model):
     def _to_api(self):
         """The event as the API returns it (no payload, no internal ids but its own)."""
         self.ensure_one()
+        if self.env.context.get("construction_committed_twin"):
+            return self._to_api_committed()
         records = self._result_records()
         return {
             "id": self.id,
@@ -679,6 +684,18 @@ class ConstructionEvent(models.Model):
             "result": {"model": records._name, "ids": records.ids} if records else None,
             "links": {"self": f"/api/construction/v1/events/{self.id}"},
         }
+
+    def _to_api_committed(self):
+        """``_to_api`` of an event committed by a concurrent request after our
+        snapshot was taken: read with a fresh cursor, as the same user."""
+        if self.env.registry.in_test_mode():
+            cursor = self.env.registry.cursor()
+        else:
+            cursor = db_connect(self.env.cr.dbname).cursor()
+        with cursor as cr:
+            context = dict(self.env.context, construction_committed_twin=False)
+            env = api.Environment(cr, self.env.uid, context, su=self.env.su)
+            return self.with_env(env)._to_api()
 
     @api.model
     def _openapi(self):

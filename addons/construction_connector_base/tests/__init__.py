@@ -8,3 +8,5 @@ from . import test_integration_concurrency
 from . import test_outbox_delivery
 from . import test_outbox_health_api
 from . import test_integration_batch_job
+from . import test_api_hostile
+from . import test_api_security
