@@ -202,6 +202,24 @@ class ConstructionApiV1(http.Controller):
         document = request.env["construction.event"].sudo()._openapi()
         return _json_response(document, 200)
 
+    @http.route(
+        [PREFIX, f"{PREFIX}/<path:rest>"],
+        type="http",
+        auth="none",
+        csrf=False,
+        save_session=False,
+    )
+    def not_found(self, rest=None, **kwargs):
+        """Any other path or method under the API answers a problem, not a page."""
+        return _problem_response(
+            ApiProblem(
+                404,
+                "not-found",
+                "Not found",
+                f"No {request.httprequest.method} operation at this path.",
+            )
+        )
+
     # ---- plumbing ----
 
     def _dispatch(self, handler, *args):

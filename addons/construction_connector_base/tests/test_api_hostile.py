@@ -138,3 +138,31 @@ class TestApiHostileBodies(HttpCase):
         self.assertEqual(response.status_code, 202, response.text)
         event = self.env["construction.event"].browse(response.json()["id"])
         self.assertEqual(json.loads(event.payload)["name"], payload["name"])
+
+    def test_unknown_paths_and_methods_answer_problems(self):
+        for method, path in (
+            ("GET", "/events/null,null"),
+            ("POST", "/events/null%2Cnull/replay"),
+            ("GET", "/events/cost_code.upsert"),
+            ("GET", "/events/12/replay"),
+            ("POST", "/nothing/here"),
+            ("GET", ""),
+        ):
+            headers = {"Authorization": f"Bearer {self.key}"}
+            if method == "GET":
+                response = self.url_open(f"{API}{path}", headers=headers)
+            else:
+                response = self.url_open(f"{API}{path}", data="{}", headers=headers)
+            self.assertEqual(response.status_code, 404, (method, path, response.text))
+            self.assertEqual(
+                response.headers["Content-Type"], "application/problem+json"
+            )
+            self.assertTrue(response.json()["type"].endswith("/problems/not-found"))
+        # the real routes still answer
+        response = self.url_open(f"{API}/openapi.json")
+        self.assertEqual(response.status_code, 200)
+        response = self.url_open(
+            f"{API}/events/999999999", headers={"Authorization": f"Bearer {self.key}"}
+        )
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(response.json()["detail"], "No such event.")
