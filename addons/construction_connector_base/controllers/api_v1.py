@@ -541,9 +541,12 @@ class ConstructionApiV1(http.Controller):
         return dict(result, status=202 if created else 200), event, created
 
     def _own_event(self, backend, event_id):
-        event = request.env["construction.event"].search(
-            [("id", "=", event_id), ("backend_id", "=", backend.id)]
-        )
+        # ids are 32-bit: a larger guess is simply not found (not a database error)
+        event = request.env["construction.event"]
+        if 0 < event_id <= INT32:
+            event = event.search(
+                [("id", "=", event_id), ("backend_id", "=", backend.id)]
+            )
         if not event:
             raise ApiProblem(404, "not-found", "Not found", "No such event.")
         return event

@@ -145,6 +145,9 @@ class TestApiHostileBodies(HttpCase):
             ("POST", "/events/null%2Cnull/replay"),
             ("GET", "/events/cost_code.upsert"),
             ("GET", "/events/12/replay"),
+            ("GET", "/events/2305843009213693952"),
+            ("POST", "/events/2305843009213693952/replay"),
+            ("GET", "/events/0"),
             ("POST", "/nothing/here"),
             ("GET", ""),
         ):
