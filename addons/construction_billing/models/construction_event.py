@@ -49,7 +49,8 @@ class ConstructionEvent(models.Model):
         lines = self._progress_line_values(app, payload["lines"])
         try:
             for line, vals in lines:
-                line.write(vals)
+                line.with_context(construction_billing_defer_retainage=True).write(vals)
+            app._compute_retainage()  # once for the whole report
             app.line_ids._check_progress()
         except ValidationError as err:
             raise PermanentEventError(str(err)) from err

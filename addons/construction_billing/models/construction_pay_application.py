@@ -308,6 +308,15 @@ class ConstructionPayApplication(models.Model):
                             app=app.name,
                         )
                     )
+        if "line_ids" in vals and not self.env.context.get(
+            "construction_billing_defer_retainage"
+        ):
+            # the lines of the form: one retainage recompute for all of them
+            res = self.with_context(construction_billing_defer_retainage=True).write(
+                vals
+            )
+            self._compute_retainage()
+            return res
         res = super().write(vals)
         if {"period_to", "contract_id"} & set(vals):
             self._check_period()

@@ -211,7 +211,7 @@ class ConstructionPayApplicationLine(models.Model):
     def create(self, vals_list):
         lines = super().create(vals_list)
         lines._check_draft()
-        if not self.env.context.get("construction_billing_engine"):
+        if not self._retainage_deferred():
             lines.application_id._compute_retainage()
         return lines
 
@@ -240,9 +240,18 @@ class ConstructionPayApplicationLine(models.Model):
                     )
                 )
         res = super().write(vals)
-        if not self.env.context.get("construction_billing_engine"):
+        if not self._retainage_deferred():
             self.application_id._compute_retainage()
         return res
+
+    def _retainage_deferred(self):
+        """The retainage engine writes itself, or the caller recomputes once
+        after writing many lines (an application's form, a progress report):
+        one recompute per line would make a large SOV quadratic."""
+        context = self.env.context
+        return context.get("construction_billing_engine") or context.get(
+            "construction_billing_defer_retainage"
+        )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_if_draft(self):

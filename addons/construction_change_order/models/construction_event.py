@@ -70,12 +70,30 @@ class ConstructionEvent(models.Model):
                 )
             )
         side = payload.get("side", "prime")
+        # every cost code and cost type of the lines in one query each
+        cost_codes = backend._map_cost_codes(
+            [line["cost_code"] for line in payload["lines"]]
+        )
+        cost_types = {}
+        kinds = {
+            line["cost_type"] for line in payload["lines"] if line.get("cost_type")
+        }
+        if kinds:
+            for cost_type in self.env["account.analytic.account"].search(
+                [
+                    ("construction_role", "=", "cost_type"),
+                    ("cost_type_kind", "in", list(kinds)),
+                ]
+            ):
+                cost_types.setdefault(cost_type.cost_type_kind, cost_type)
         vals = {
             "project_id": project.id,
             "title": payload["title"],
             "line_ids": [Command.clear()]
             + [
-                Command.create(self._prepare_change_order_line_vals(line))
+                Command.create(
+                    self._prepare_change_order_line_vals(line, cost_codes, cost_types)
+                )
                 for line in payload["lines"]
             ],
         }
@@ -115,17 +133,22 @@ class ConstructionEvent(models.Model):
             ).id
         return vals
 
-    def _prepare_change_order_line_vals(self, line):
+    def _prepare_change_order_line_vals(self, line, cost_codes=None, cost_types=None):
         backend = self.backend_id
+        cost_code = (cost_codes or {}).get(line["cost_code"]) or backend._map_cost_code(
+            line["cost_code"]
+        )
         vals = {
-            "cost_code_id": backend._map_cost_code(line["cost_code"]).id,
+            "cost_code_id": cost_code.id,
             "name": line["description"],
             "quantity": line.get("quantity", 1.0),
             "unit_cost": line["unit_cost"],
             "markup_percent": line.get("markup_percent") or 0.0,
         }
         if line.get("cost_type"):
-            cost_type = self.env["account.analytic.account"].search(
+            cost_type = (cost_types or {}).get(line["cost_type"]) or self.env[
+                "account.analytic.account"
+            ].search(
                 [
                     ("construction_role", "=", "cost_type"),
                     ("cost_type_kind", "=", line["cost_type"]),

@@ -27,6 +27,57 @@ DEFAULT_MAX_BATCH = 100
 MAX_KEY_LENGTH = 255
 
 
+MAX_DEPTH = 32
+MAX_VALUE_ERRORS = 50
+INT32 = 2**31 - 1
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text):
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _check_string(value, pointer, errors):
+    if "\x00" in value:
+        errors.append({"pointer": pointer, "detail": "NUL characters are not allowed."})
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        errors.append({"pointer": pointer, "detail": "Not valid Unicode text."})
+
+
+def _check_json_values(value, pointer, depth, errors):
+    """Collect {"pointer", "detail"} for values no Odoo field can store."""
+    if len(errors) >= MAX_VALUE_ERRORS:
+        return
+    if depth > MAX_DEPTH:
+        errors.append(
+            {"pointer": pointer, "detail": f"Nested deeper than {MAX_DEPTH} levels."}
+        )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            token = str(key).replace("~", "~0").replace("/", "~1")
+            _check_string(key, f"{pointer}/{token}", errors)
+            _check_json_values(item, f"{pointer}/{token}", depth + 1, errors)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json_values(item, f"{pointer}/{index}", depth + 1, errors)
+    elif isinstance(value, str):
+        _check_string(value, pointer, errors)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > INT32:
+            errors.append(
+                {"pointer": pointer, "detail": "Integer out of range (32 bits)."}
+            )
+
+
 class ApiProblem(Exception):
     """An RFC 9457 problem: status, type slug, title, detail, extra members."""
 
@@ -197,6 +248,24 @@ class ConstructionApiV1(http.Controller):
         document = request.env["construction.event"].sudo()._openapi()
         return _json_response(document, 200)
 
+    @http.route(
+        [PREFIX, f"{PREFIX}/<path:rest>"],
+        type="http",
+        auth="none",
+        csrf=False,
+        save_session=False,
+    )
+    def not_found(self, rest=None, **kwargs):
+        """Any other path or method under the API answers a problem, not a page."""
+        return _problem_response(
+            ApiProblem(
+                404,
+                "not-found",
+                "Not found",
+                f"No {request.httprequest.method} operation at this path.",
+            )
+        )
+
     # ---- plumbing ----
 
     def _dispatch(self, handler, *args):
@@ -302,12 +371,25 @@ class ConstructionApiV1(http.Controller):
         return raw
 
     def _parse(self, raw):
+        """JSON (RFC 8259: no NaN or Infinity), then the values no field can store
+        (NUL characters, lone surrogates, integers beyond 32 bits, deep nesting)
+        refused with a 422 instead of failing later in the database."""
         try:
-            return json.loads(raw)
-        except ValueError as err:
-            raise ApiProblem(
-                400, "malformed-json", "Malformed JSON", f"The body is not JSON: {err}"
-            ) from err
+            body = json.loads(
+                raw, parse_constant=_refuse_constant, parse_float=_finite_float
+            )
+        except (ValueError, RecursionError) as err:
+            detail = (
+                "The body is nested too deeply."
+                if isinstance(err, RecursionError)
+                else f"The body is not JSON: {err}"
+            )
+            raise ApiProblem(400, "malformed-json", "Malformed JSON", detail) from err
+        errors = []
+        _check_json_values(body, "", 0, errors)
+        if errors:
+            raise self._validation_problem(errors[:MAX_VALUE_ERRORS])
+        return body
 
     def _validation_problem(self, errors):
         return ApiProblem(
@@ -406,12 +488,26 @@ class ConstructionApiV1(http.Controller):
         self._check_signature(backend, raw)
         self._check_rate(backend)
         batch_ref = secrets.token_hex(8)
-        items = []
+        items, events = [], Event
         for index, item in enumerate(body["events"]):
-            items.append(
-                self._batch_item(Event, backend, event_type, index, item, batch_ref)
+            result, event, created = self._batch_item(
+                Event, backend, event_type, index, item, batch_ref
             )
-        return _json_response({"batch": batch_ref, "items": items}, 207)
+            items.append((result, event))
+            if created:
+                events |= event
+        # The new events of the batch are processed by one job (a savepoint each).
+        events._enqueue_batch(batch_ref)
+        return _json_response(
+            {
+                "batch": batch_ref,
+                "items": [
+                    dict(result, event=event._to_api()) if event else result
+                    for result, event in items
+                ],
+            },
+            207,
+        )
 
     def _validate_envelope(self, body):
         max_items = _param("max_batch_items", DEFAULT_MAX_BATCH)
@@ -433,10 +529,14 @@ class ConstructionApiV1(http.Controller):
         result = {"index": index}
         pointer = f"/events/{index}"
         if not isinstance(item, dict):
-            return dict(
-                result,
-                status=422,
-                errors=[{"pointer": pointer, "detail": "An object is required."}],
+            return (
+                dict(
+                    result,
+                    status=422,
+                    errors=[{"pointer": pointer, "detail": "An object is required."}],
+                ),
+                None,
+                False,
             )
         key = item.get("event_id")
         result["event_id"] = key
@@ -459,7 +559,7 @@ class ConstructionApiV1(http.Controller):
                 for error in Event._validate_payload(event_type, payload)
             ]
         if errors:
-            return dict(result, status=422, errors=errors)
+            return dict(result, status=422, errors=errors), None, False
         try:
             # One savepoint per item: a failing item never sinks the others.
             with request.env.cr.savepoint():
@@ -470,21 +570,29 @@ class ConstructionApiV1(http.Controller):
                     payload,
                     remote_addr=self._remote_addr(),
                     batch_ref=batch_ref,
+                    enqueue=False,
                 )
         except IdempotencyConflict as err:
             problem = self._conflict(err)
-            return dict(
-                result,
-                status=409,
-                errors=[{"pointer": pointer, "detail": str(err)}],
-                **problem.extra,
+            return (
+                dict(
+                    result,
+                    status=409,
+                    errors=[{"pointer": pointer, "detail": str(err)}],
+                    **problem.extra,
+                ),
+                None,
+                False,
             )
-        return dict(result, status=202 if created else 200, event=event._to_api())
+        return dict(result, status=202 if created else 200), event, created
 
     def _own_event(self, backend, event_id):
-        event = request.env["construction.event"].search(
-            [("id", "=", event_id), ("backend_id", "=", backend.id)]
-        )
+        # ids are 32-bit: a larger guess is simply not found (not a database error)
+        event = request.env["construction.event"]
+        if 0 < event_id <= INT32:
+            event = event.search(
+                [("id", "=", event_id), ("backend_id", "=", backend.id)]
+            )
         if not event:
             raise ApiProblem(404, "not-found", "Not found", "No such event.")
         return event

@@ -518,6 +518,35 @@ class ConstructionBackend(models.Model):
                 raise
             return account
 
+    def _map_cost_codes(self, codes):
+        """{external code: our cost code} for many codes in two queries at most;
+        the first unmapped code raises like ``_map_cost_code``."""
+        self.ensure_one()
+        codes = list(dict.fromkeys(codes))
+        mappings = self.env["construction.mapping"].search(
+            [
+                ("backend_id", "=", self.id),
+                ("kind", "=", "cost_code"),
+                ("external_code", "in", codes),
+            ]
+        )
+        found = {m.external_code: m.target_ref for m in mappings if m.target_ref}
+        missing = [code for code in codes if code not in found]
+        if missing and self.map_by_code:
+            accounts = self.env["account.analytic.account"].search(
+                [
+                    ("construction_role", "=", "cost_code"),
+                    ("code", "in", missing),
+                    ("company_id", "=", self.company_id.id),
+                ]
+            )
+            for account in accounts:
+                found.setdefault(account.code, account)
+        for code in codes:
+            if code not in found:
+                self._map_cost_code(code)  # raises the usual error
+        return found
+
     def _map_project(self, ref):
         self.ensure_one()
         return self._map("project", ref, _("project"))

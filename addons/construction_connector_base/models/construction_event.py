@@ -264,14 +264,22 @@ class ConstructionEvent(models.Model):
 
     @api.model
     def _receive(
-        self, backend, event_type, key, payload, remote_addr=None, batch_ref=None
+        self,
+        backend,
+        event_type,
+        key,
+        payload,
+        remote_addr=None,
+        batch_ref=None,
+        enqueue=True,
     ):
         """Store an event exactly once and enqueue its processing.
 
         Returns ``(event, created)``. The same key with the same body returns the
         first event (``created`` False); with another body it raises
         ``IdempotencyConflict``. The database unique constraint decides between
-        concurrent twins.
+        concurrent twins. With ``enqueue=False`` the caller enqueues the new
+        event itself (a batch enqueues its new events in one job).
         """
         etype = self._event_types()[event_type]
         digest = self._hash_payload(event_type, payload)
@@ -295,8 +303,12 @@ class ConstructionEvent(models.Model):
                     self.browse(),
                     _("A request with this idempotency key is being processed."),
                 ) from None
-            return self._check_twin(*twin, digest), False
-        event._stage_or_enqueue()
+            # Our snapshot cannot read the twin: its API view is read from a
+            # fresh cursor too (see _to_api).
+            event = self._check_twin(*twin, digest)
+            return event.with_context(construction_committed_twin=True), False
+        if enqueue:
+            event._stage_or_enqueue()
         return event, True
 
     def _check_twin(self, event_id, twin_hash, digest):
@@ -384,11 +396,72 @@ class ConstructionEvent(models.Model):
             )._process()
             event._write_state({"state": state, "job_id": job.db_record().id or False})
 
-    def _stage_or_enqueue(self):
-        """Enqueue, or stage for an accounting approver when the backend says so."""
+    def _stage(self):
+        """Stage the events the backend wants an accounting approver to accept
+        first; return the others."""
         staged = self.filtered(lambda e: e.backend_id._requires_approval(e.event_type))
         staged._write_state({"state": "awaiting_approval", "approval_required": True})
-        (self - staged)._enqueue()
+        return self - staged
+
+    def _stage_or_enqueue(self):
+        """Enqueue, or stage for an accounting approver when the backend says so."""
+        self._stage()._enqueue()
+
+    def _enqueue_batch(self, batch_ref):
+        """One job for the events of one API batch (same backend), one savepoint
+        per event inside it: the queue overhead is paid once per batch. Events
+        staged for an accounting approver stay out of the job."""
+        events = self._stage()
+        if not events:
+            return
+        backend = events.backend_id
+        backend.ensure_one()
+        runner = events.with_company(backend.company_id)
+        if backend.user_id:
+            runner = runner.with_user(backend.user_id)
+        # sudo: the channel name is technical queue configuration.
+        channel = backend.channel_id.sudo().complete_name or None
+        job = runner.with_delay(
+            channel=channel,
+            max_retries=events._get_param("max_retries", 5),
+            description=_(
+                "Process %(count)s %(type)s events of batch %(batch)s",
+                count=len(events),
+                type=", ".join(sorted(set(events.mapped("event_type")))),
+                batch=batch_ref,
+            ),
+            identity_key=f"construction.event.batch:{backend.id}:{batch_ref}",
+        )._process_batch()
+        events._write_state({"state": "queued", "job_id": job.db_record().id or False})
+
+    def _process_batch(self):
+        """Job body of a batch: each event in its own savepoint, in id order.
+
+        A transient error of one event (lock held elsewhere) gives that event its
+        own job with the usual backoff instead of retrying the whole batch.
+        Idempotent like ``_process``: a rerun skips what is done.
+        """
+        results = []
+        for event in self.sorted("id"):
+            if event.state not in PROCESSABLE_STATES:
+                continue
+            try:
+                results.append(event._process())
+            except RetryableJobError as err:
+                event._write_state(
+                    {
+                        "state": "failed",
+                        "last_error": str(err),
+                        "attempts": event.attempts + 1,
+                    }
+                )
+                event._requeue(eta=err.seconds or 10, state="failed")
+                results.append(str(err))
+        return _(
+            "%(count)s events processed: %(results)s",
+            count=len(results),
+            results="; ".join(str(result) for result in results[:20]),
+        )
 
     def _requeue(self, eta=None, state="queued"):
         """Detach and cancel the pending job, then enqueue a fresh one."""
@@ -488,6 +561,9 @@ class ConstructionEvent(models.Model):
             mail_notrack=True,
         )
         records = getattr(handler_self, etype.handler)()
+        # Recompute stored fields now, in the handler's context: a later flush
+        # from the job's own context would log tracking messages for them.
+        handler_self.env.flush_all()
         if records is None or not isinstance(records, models.BaseModel):
             records = self.env[etype.model] if etype.model else None
         return "done", records
@@ -951,6 +1027,8 @@ class ConstructionEvent(models.Model):
     def _to_api(self):
         """The event as the API returns it (no payload, no internal ids but its own)."""
         self.ensure_one()
+        if self.env.context.get("construction_committed_twin"):
+            return self._to_api_committed()
         records = self._result_records()
         result = {
             "id": self.id,
@@ -979,6 +1057,18 @@ class ConstructionEvent(models.Model):
                 else None,
             }
         return result
+
+    def _to_api_committed(self):
+        """``_to_api`` of an event committed by a concurrent request after our
+        snapshot was taken: read with a fresh cursor, as the same user."""
+        if self.env.registry.in_test_mode():
+            cursor = self.env.registry.cursor()
+        else:
+            cursor = db_connect(self.env.cr.dbname).cursor()
+        with cursor as cr:
+            context = dict(self.env.context, construction_committed_twin=False)
+            env = api.Environment(cr, self.env.uid, context, su=self.env.su)
+            return self.with_env(env)._to_api()
 
     @api.model
     def _openapi(self):

@@ -12,3 +12,6 @@ from . import test_outbox_api
 from . import test_reconciliation
 from . import test_reconciliation_api
 from . import test_binding_relink
+from . import test_integration_batch_job
+from . import test_api_hostile
+from . import test_api_security

@@ -59,6 +59,9 @@ class TestIntegrationConcurrency(TransactionCase):
                 event, created = Event._receive(
                     backend, "cost_code.upsert", "same-key", cost_code_payload()
                 )
+                # the API view of the twin, invisible to our snapshot, is readable
+                view = event._to_api()
+                assert view["id"] == event.id and view["state"] == "queued", view
                 results[index] = (event.id, created)
         except Exception as err:  # noqa: BLE001 - reported by the test
             results[index] = err

@@ -388,6 +388,7 @@ def build_openapi(event_types, version="1.0.0"):
                             "application/json": {"schema": _ref("BatchResult")}
                         },
                     },
+                    "400": _problem_response("Malformed JSON"),
                     **COMMON_ERRORS,
                 },
             }
@@ -410,6 +411,7 @@ def build_openapi(event_types, version="1.0.0"):
                     "content": {"application/json": {"schema": _ref("Event")}},
                 },
                 "401": COMMON_ERRORS["401"],
+                "403": COMMON_ERRORS["403"],
                 "404": _problem_response("Not an event of this system"),
             },
         }
@@ -426,8 +428,10 @@ def build_openapi(event_types, version="1.0.0"):
                     "content": {"application/json": {"schema": _ref("Event")}},
                 },
                 "401": COMMON_ERRORS["401"],
+                "403": COMMON_ERRORS["403"],
                 "404": _problem_response("Not an event of this system"),
                 "409": _problem_response("The event is not failed or dead"),
+                "429": COMMON_ERRORS["429"],
             },
         }
     }
