@@ -68,3 +68,30 @@ class TestChangeOrderStagingApi(HttpCase):
         self.assertFalse(event.approval_message_id)
         replay = self._call(f"/events/{event.id}/replay", {})
         self.assertEqual(replay.status_code, 409, replay.text)
+
+    def test_batch_items_staged_not_processed(self):
+        """A batch's items follow the staging policy too: none enters the batch job."""
+        body = {
+            "events": [
+                {"event_id": "api-b1", "payload": co_payload("pm-co-b1")},
+                {"event_id": "api-b2", "payload": co_payload("pm-co-b2")},
+            ]
+        }
+        response = self._call("/events/change_order.upsert/batch", body)
+        self.assertEqual(response.status_code, 207, response.text)
+        items = response.json()["items"]
+        self.assertEqual([item["status"] for item in items], [202, 202])
+        events = self.env["construction.event"].browse(
+            [item["event"]["id"] for item in items]
+        )
+        self.assertEqual(set(events.mapped("state")), {"awaiting_approval"})
+        self.assertFalse(events.job_id)
+        run_pending_jobs(self.env)
+        self.assertEqual(set(events.mapped("state")), {"awaiting_approval"})
+        orders = self.env["construction.change.order"].search(
+            [
+                ("title", "=", "Added footing"),
+                ("create_date", ">=", events[0].create_date),
+            ]
+        )
+        self.assertFalse(orders)
