@@ -586,16 +586,19 @@ class ConstructionApiV1(http.Controller):
             )
         return dict(result, status=202 if created else 200), event, created
 
-    def _own_event(self, backend, event_id):
+    def _own_record(self, model, backend, record_id, what):
         # ids are 32-bit: a larger guess is simply not found (not a database error)
-        event = request.env["construction.event"]
-        if 0 < event_id <= INT32:
-            event = event.search(
-                [("id", "=", event_id), ("backend_id", "=", backend.id)]
+        record = request.env[model]
+        if 0 < record_id <= INT32:
+            record = record.search(
+                [("id", "=", record_id), ("backend_id", "=", backend.id)]
             )
-        if not event:
-            raise ApiProblem(404, "not-found", "Not found", "No such event.")
-        return event
+        if not record:
+            raise ApiProblem(404, "not-found", "Not found", f"No such {what}.")
+        return record
+
+    def _own_event(self, backend, event_id):
+        return self._own_record("construction.event", backend, event_id, "event")
 
     def _health(self):
         backend = self._authenticate()
@@ -623,12 +626,9 @@ class ConstructionApiV1(http.Controller):
     # ---- outbox ----
 
     def _own_message(self, backend, message_id):
-        message = request.env["construction.outbox.message"].search(
-            [("id", "=", message_id), ("backend_id", "=", backend.id)]
+        return self._own_record(
+            "construction.outbox.message", backend, message_id, "message"
         )
-        if not message:
-            raise ApiProblem(404, "not-found", "Not found", "No such message.")
-        return message
 
     def _int_arg(self, name, default, minimum, maximum):
         raw = request.httprequest.args.get(name)

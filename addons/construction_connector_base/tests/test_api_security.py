@@ -175,7 +175,8 @@ class TestApiSecurity(HttpCase):
             ("construction.budget", "search_read", [[]]),
             ("account.move", "search_read", [[]]),
             ("res.partner", "create", [{"name": "Injected"}]),
-            ("construction.outbox.message", "search_read", [[]]),
+            # it reads its own outbound messages (outbox API), never writes them
+            ("construction.outbox.message", "write", [[1], {"state": "done"}]),
             ("construction.backend", "write", [[self.backend_a.id], {"rate_limit": 0}]),
             ("construction.event", "write", [[1], {"state": "done"}]),
             ("ir.config_parameter", "get_param", ["database.secret"]),
