@@ -361,7 +361,11 @@ class AccountMove(models.Model):
             )
             commands += [(2, line.id) for line in stale]
             if commands:
-                move.write({"invoice_line_ids": commands})
+                # Derived from the billed lines: passes the lock of bills synced
+                # by supplier_invoice.status (see account_move_sync_lock.py).
+                move.with_context(construction_sync=True).write(
+                    {"invoice_line_ids": commands}
+                )
 
     def action_post(self):
         for move in self.filtered(
