@@ -36,6 +36,7 @@
         "report/construction_lien_waiver_report.xml",
         "views/construction_subcontract_dashboard_views.xml",
         "views/construction_navigation_views.xml",
+        "report/construction_remittance_advice_report.xml",
     ],
     "demo": [
         "demo/construction_procurement_demo.xml",
