@@ -2,7 +2,7 @@
     "name": "Construction Procurement Sync",
     "summary": "Material requests, purchase orders and subcontracts against cost"
     " codes and budgets, exchanged with supplier portals",
-    "version": "18.0.1.1.1",
+    "version": "18.0.1.1.2",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",
@@ -36,6 +36,7 @@
         "report/construction_lien_waiver_report.xml",
         "views/construction_subcontract_dashboard_views.xml",
         "views/construction_navigation_views.xml",
+        "report/construction_remittance_advice_report.xml",
     ],
     "demo": [
         "demo/construction_procurement_demo.xml",

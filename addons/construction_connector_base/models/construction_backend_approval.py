@@ -38,6 +38,23 @@ class ConstructionBackendApproval(models.Model):
         selection=APPROVAL_POLICIES, required=True, default="stage"
     )
     note = fields.Char()
+    approver_id = fields.Many2one(
+        comodel_name="res.users",
+        string="Approver",
+        domain=lambda self: [
+            (
+                "groups_id",
+                "in",
+                self.env.ref(
+                    "construction_connector_base.group_construction_accounting_approver"
+                ).id,
+            ),
+            ("share", "=", False),
+        ],
+        help="Gets the to-do of each staged event of this type. Empty (or no longer "
+        "an accounting approver of the company): the company's first accounting "
+        "approver.",
+    )
 
     _sql_constraints = [
         (

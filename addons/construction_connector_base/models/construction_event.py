@@ -82,6 +82,7 @@ class ConstructionEvent(models.Model):
     """
 
     _name = "construction.event"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _description = "Construction Integration Event"
     _order = "id desc"
 
@@ -396,11 +397,26 @@ class ConstructionEvent(models.Model):
             )._process()
             event._write_state({"state": state, "job_id": job.db_record().id or False})
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        # The inbox is a hot path and its own audit trail: no creation message,
+        # no follower, no tracking (the chatter holds approval activities).
+        return super(
+            ConstructionEvent,
+            self.with_context(
+                tracking_disable=True,
+                mail_create_nolog=True,
+                mail_create_nosubscribe=True,
+                mail_notrack=True,
+            ),
+        ).create(vals_list)
+
     def _stage(self):
         """Stage the events the backend wants an accounting approver to accept
         first; return the others."""
         staged = self.filtered(lambda e: e.backend_id._requires_approval(e.event_type))
         staged._write_state({"state": "awaiting_approval", "approval_required": True})
+        staged._schedule_approval_activity()
         return self - staged
 
     def _stage_or_enqueue(self):
@@ -744,6 +760,10 @@ class ConstructionEvent(models.Model):
                     events=", ".join(not_cancellable.mapped("display_name")),
                 )
             )
+        # Cancelled while staged: nothing left to decide.
+        self.filtered(
+            lambda e: e.state == "awaiting_approval"
+        )._close_approval_activity(_("Cancelled"))
         for event in self:
             job = event.job_id.sudo()  # sudo: technical queue table
             event._write_state({"state": "cancelled", "job_id": False})
@@ -827,6 +847,7 @@ class ConstructionEvent(models.Model):
         self._check_approver()
         self._check_awaiting_approval(lock=True)
         self._write_state(self._approval_vals("accepted", comment))
+        self._close_approval_activity(_("Accepted"), comment)
         self._enqueue()
         return True
 
@@ -853,7 +874,72 @@ class ConstructionEvent(models.Model):
                 event._rejection_payload(),
             )
             event._write_state({"approval_message_id": messages[:1].id})
+        self._close_approval_activity(_("Rejected"), comment)
         return True
+
+    def _approval_assignee(self):
+        """Who gets the to-do of a staged event.
+
+        The approver set on the system's policy line for the event type when
+        still an accounting approver of the company; else the company's first
+        accounting approver (oldest account). Integration users never decide.
+        """
+        self.ensure_one()
+        company = self.company_id
+        # sudo: group membership is read to assign the to-do, nothing is shown.
+        Users = self.env["res.users"].sudo()
+        approver_group = self.env.ref(APPROVER_GROUP)
+        integration_group = self.env.ref(INTEGRATION_GROUP)
+        domain = [
+            ("groups_id", "in", approver_group.id),
+            ("groups_id", "not in", integration_group.id),
+            ("company_ids", "in", company.id),
+            ("share", "=", False),
+        ]
+        line = self.backend_id.sudo().approval_policy_ids.filtered(
+            lambda p: p.event_type == self.event_type
+        )[:1]
+        if line.approver_id:
+            preferred = Users.search(domain + [("id", "=", line.approver_id.id)])
+            if preferred:
+                return preferred
+        return Users.search(domain, order="id", limit=1)
+
+    def _schedule_approval_activity(self):
+        """One to-do per staged event for its accounting approver."""
+        for event in self:
+            user = event._approval_assignee()
+            if not user:
+                _logger.warning(
+                    "Event %s awaits approval but company %s has no accounting "
+                    "approver to notify.",
+                    event.id,
+                    event.company_id.name,
+                )
+                continue
+            # sudo: the integration user stages the event; the to-do is the
+            # framework's notification to the approver, who can read the event.
+            event.sudo().activity_schedule(
+                "mail.mail_activity_data_todo",
+                user_id=user.id,
+                summary=_("Accept or reject %(type)s", type=event.event_type),
+                note=_(
+                    "%(system)s sent %(type)s %(entity)s: staged for accounting "
+                    "approval.",
+                    system=event.backend_id.name,
+                    type=event.event_type,
+                    entity=event.entity_external_id or event.idempotency_key,
+                ),
+            )
+
+    def _close_approval_activity(self, decision, comment=False):
+        """Mark the staged events' to-dos done with the decision."""
+        feedback = decision if not comment else f"{decision}: {comment}"
+        # sudo: whoever decides (or cancels) closes the to-do assigned to another
+        # approver; the done message is authored by the current user.
+        self.sudo().activity_feedback(
+            ["mail.mail_activity_data_todo"], feedback=feedback
+        )
 
     def _rejection_payload(self):
         self.ensure_one()

@@ -61,7 +61,12 @@ class ConstructionReconciliationRun(models.Model):
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
     state = fields.Selection(
-        selection=[("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+        selection=[
+            ("running", "Running"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+            ("skipped", "Skipped"),
+        ],
         default="running",
         required=True,
         readonly=True,
@@ -363,11 +368,29 @@ class ConstructionReconciliationRun(models.Model):
                 continue
             try:
                 self._reconcile(backend, trigger="cron")
-            except ReconciliationRunning:
+            except ReconciliationRunning as err:
                 _logger.info(
                     "Reconciliation of %s skipped: already running", backend.name
                 )
+                self._record_skipped(backend, str(err), trigger="cron")
         self.env["construction.reconciliation.snapshot"]._purge_old()
+
+    @api.model
+    def _record_skipped(self, backend, reason, trigger="cron"):
+        """A run that did not happen (another one was in progress), kept in the
+        runs list with its reason; it compares nothing and touches no mismatch."""
+        now = fields.Datetime.now()
+        return self.create(
+            {
+                "backend_id": backend.id,
+                "trigger": trigger,
+                "state": "skipped",
+                "error": reason,
+                "started_at": now,
+                "finished_at": now,
+                "tolerance": backend.reconciliation_tolerance,
+            }
+        )
 
     def _to_api(self):
         self.ensure_one()

@@ -218,10 +218,27 @@ class TestReconciliation(ReconciliationCommon):
                 self.project.action_construction_reconcile()
             self.assertFalse(self.Run.search([("backend_id", "=", self.backend.id)]))
             self.assertFalse(self._mismatches())
+            # The nightly run skips it, and says so in the runs list.
+            self.Run._cron_reconcile()
+            skipped = self.Run.search([("backend_id", "=", self.backend.id)])
+            self.assertEqual(
+                (skipped.state, skipped.trigger, skipped.compared_count),
+                ("skipped", "cron", 0),
+            )
+            self.assertIn("already running", skipped.error)
+            self.assertTrue(skipped.finished_at)
+            self.assertFalse(self._mismatches())
+            self.assertEqual(
+                self.Run.search_count(
+                    [("backend_id", "=", self.backend.id), ("state", "=", "skipped")]
+                ),
+                1,
+            )
             other.rollback()
         # Once it has finished, a run goes through, once.
         action = self.project.action_construction_reconcile()
         run = self.Run.browse(action["res_id"])
+        self.assertNotEqual(run, skipped)
         self.assertEqual(run.project_id, self.project)
         self.assertEqual(run.state, "done")
         # forming budget differs; concrete and steel budgets and the concrete cost

@@ -19,3 +19,4 @@ from . import construction_reconciliation
 from . import construction_subcontract_sync_lock
 from . import construction_monitor
 from . import construction_navigation
+from . import account_move_sync_lock

@@ -10,6 +10,9 @@ MATCH_STATES = [
     ("exception", "Exception"),
     ("accepted", "Exception Accepted"),
 ]
+# Context flag: the subcontractor payment checks already ran (Register Payment
+# wizard); the posting and reconciliation it makes do not check again.
+PAYMENT_CHECKED = "construction_payment_checked"
 
 
 class AccountMoveLine(models.Model):
@@ -32,6 +35,26 @@ class AccountMoveLine(models.Model):
     def action_register_payment(self):
         self.move_id._construction_check_payable()
         return super().action_register_payment()
+
+    def reconcile(self):
+        """Subcontractor bills paid by reconciliation (an outstanding payment
+        added on the bill, journal items reconciled by hand, a bank statement
+        line) pass the payment checks of Register Payment too. Credit notes and
+        other entries are not payments and are not checked."""
+        if self.env.context.get(PAYMENT_CHECKED):
+            return super().reconcile()
+        moves = self.move_id
+        bills = moves._construction_subcontract_bills()
+        payments = (moves - bills).filtered(
+            lambda m: m.origin_payment_id or m.statement_line_id
+        )
+        if not bills or not payments:
+            return super().reconcile()
+        apps = bills.construction_sub_pay_app_id
+        apps._check_payment(post=True)
+        result = super().reconcile()
+        apps._link_payment(payments.origin_payment_id)
+        return result
 
 
 class AccountMove(models.Model):
@@ -254,6 +277,12 @@ class AccountMove(models.Model):
         self._construction_check_payable()
         return super().action_register_payment()
 
+    def _construction_subcontract_bills(self):
+        """Vendor bills (and refunds) of subcontractor pay applications."""
+        return self.filtered(
+            lambda m: m.construction_sub_pay_app_id and m.is_purchase_document()
+        )
+
     def action_construction_accept_match(self):
         return {
             "type": "ir.actions.act_window",
@@ -361,7 +390,11 @@ class AccountMove(models.Model):
             )
             commands += [(2, line.id) for line in stale]
             if commands:
-                move.write({"invoice_line_ids": commands})
+                # Derived from the billed lines: passes the lock of bills synced
+                # by supplier_invoice.status (see account_move_sync_lock.py).
+                move.with_context(construction_sync=True).write(
+                    {"invoice_line_ids": commands}
+                )
 
     def action_post(self):
         for move in self.filtered(

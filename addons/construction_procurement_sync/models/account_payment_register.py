@@ -1,5 +1,7 @@
 from odoo import _, api, fields, models
 
+from .account_move import PAYMENT_CHECKED
+
 
 class AccountPaymentRegister(models.TransientModel):
     _inherit = "account.payment.register"
@@ -14,7 +16,15 @@ class AccountPaymentRegister(models.TransientModel):
         moves = self.line_ids.move_id
         moves._construction_check_payable()
         moves.construction_sub_pay_app_id._check_payment(post=True)
-        payments = super()._create_payments()
+        # Checked once here: posting and reconciling do not check again.
+        payments = (
+            super(
+                AccountPaymentRegister,
+                self.with_context(**{PAYMENT_CHECKED: True}),
+            )
+            ._create_payments()
+            .with_env(self.env)
+        )
         moves.construction_sub_pay_app_id._link_payment(payments)
         return payments
 
@@ -57,3 +67,16 @@ class AccountPayment(models.Model):
                 )
             else:
                 payment.construction_pay_to = payment.partner_id.name or ""
+
+    def action_post(self):
+        """A payment entered directly (Vendors > Payments) for subcontractor
+        bills (``invoice_ids``) passes the same compliance and lien waiver checks
+        as Register Payment when it is confirmed."""
+        checked = self.env.context.get(PAYMENT_CHECKED)
+        bills = self.invoice_ids._construction_subcontract_bills()
+        if not checked:
+            bills.construction_sub_pay_app_id._check_payment(post=True)
+        result = super().action_post()
+        if not checked:
+            bills.construction_sub_pay_app_id._link_payment(self)
+        return result

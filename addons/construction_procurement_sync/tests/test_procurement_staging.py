@@ -123,3 +123,171 @@ class TestProcurementStaging(ProcurementCommon):
             {"subcontract_invoice.upsert", "supplier_invoice.status"},
         )
         self.assertNotIn("purchase.acknowledgement", selection)
+
+    # ---- to-do for the approver ----
+
+    def _todos(self, event):
+        return self.env["mail.activity"].search(
+            [("res_model", "=", "construction.event"), ("res_id", "=", event.id)]
+        )
+
+    def _done_messages(self, event):
+        """Activities of type To-Do are removed when done, leaving a message."""
+        return event.message_ids.filtered(
+            lambda m: (
+                m.mail_activity_type_id == self.env.ref("mail.mail_activity_data_todo")
+            )
+        )
+
+    def _stage(self, key="req-1"):
+        event, _created = self.Event._receive(
+            self.backend,
+            "subcontract_invoice.upsert",
+            key,
+            self._requisition(1, 4000),
+        )
+        event.invalidate_recordset()
+        return event.with_env(self.env)
+
+    def test_staged_event_todo_for_first_approver_done_on_accept(self):
+        # A later approver and the integration user (even made approver) are
+        # not picked: the company's first accounting approver is.
+        new_test_user(
+            self.env,
+            login="proc_second_approver",
+            groups="construction_connector_base.group_construction_accounting_approver",
+            company_id=self.company.id,
+            company_ids=[self.company.id],
+        )
+        first = self.env["res.users"].search(
+            [
+                (
+                    "groups_id",
+                    "in",
+                    self.env.ref(
+                        "construction_connector_base.group_construction_accounting_approver"
+                    ).id,
+                ),
+                ("company_ids", "in", self.company.id),
+                ("share", "=", False),
+            ],
+            order="id",
+            limit=1,
+        )
+        event = self._stage()
+        todo = self._todos(event)
+        self.assertEqual(len(todo), 1)
+        self.assertEqual(todo.user_id, first)
+        self.assertEqual(
+            todo.activity_type_id, self.env.ref("mail.mail_activity_data_todo")
+        )
+        self.assertEqual(todo.summary, "Accept or reject subcontract_invoice.upsert")
+        # The same request again is the same event: no second to-do.
+        self.Event._receive(
+            self.backend,
+            "subcontract_invoice.upsert",
+            "req-1",
+            self._requisition(1, 4000),
+        )
+        self.assertEqual(len(self._todos(event)), 1)
+        self._decide(event, "accepted", "Phase 2")
+        self.assertEqual(event.state, "done", event.last_error)
+        self.assertFalse(self._todos(event))
+        done = self._done_messages(event)
+        self.assertEqual(len(done), 1)
+        self.assertIn("Accepted: Phase 2", done.body)
+        self.assertEqual(done.author_id, self.approver.partner_id)
+
+    def test_staged_event_todo_for_policy_approver_done_on_reject(self):
+        line = self.backend.approval_policy_ids.filtered(
+            lambda p: p.event_type == "subcontract_invoice.upsert"
+        )
+        line.approver_id = self.approver
+        event = self._stage()
+        todo = self._todos(event)
+        self.assertEqual(todo.user_id, self.approver)
+        self._decide(event, "rejected", "Wrong period")
+        self.assertEqual(event.state, "rejected")
+        self.assertFalse(self._todos(event))
+        self.assertIn("Rejected: Wrong period", self._done_messages(event).body)
+        # An approver removed from the group is skipped: back to the first one.
+        self.approver.groups_id = [
+            (
+                3,
+                self.env.ref(
+                    "construction_connector_base.group_construction_accounting_approver"
+                ).id,
+            )
+        ]
+        other = self._stage("req-2")
+        self.assertEqual(len(self._todos(other)), 1)
+        self.assertNotEqual(self._todos(other).user_id, self.approver)
+        # Cancelled while staged: the to-do is closed too.
+        other.action_cancel()
+        self.assertEqual(other.state, "cancelled")
+        self.assertFalse(self._todos(other))
+        self.assertIn("Cancelled", self._done_messages(other).body)
+
+    # ---- supplier invoices keep the portal's fields ----
+
+    def test_supplier_invoice_fields_locked(self):
+        order = self._create_order(
+            [(self.erection, 2.0, 100.0, self.cc_steel, self.subcontract)],
+            partner=self.steel_vendor,
+        )
+        order.button_confirm()
+
+        def invoice(version, qty):
+            return {
+                "external_id": "INV-LOCK",
+                "order": order.name,
+                "status": "submitted",
+                "version": version,
+                "number": "SUP-77",
+                "invoice_date": "2026-03-05",
+                "lines": [
+                    {"line_id": order.order_line.id, "quantity": qty, "price_unit": 100}
+                ],
+            }
+
+        event, _created = self.Event._receive(
+            self.backend, "supplier_invoice.status", "si-lock-1", invoice(1, 2.0)
+        )
+        run_pending_jobs(self.env)
+        event.invalidate_recordset()
+        self.assertEqual(event.state, "done", event.last_error)
+        bill = event._result_records().with_env(self.env)
+        self.assertTrue(bill.construction_synced)
+        self.assertEqual(bill.construction_synced_source, "Test Subcontractor Portal")
+        for vals in (
+            {"ref": "EDITED"},
+            {"invoice_date": "2026-03-06"},
+            {"partner_id": self.vendor.id},
+            {"construction_supplier_status": "disputed"},
+            {"invoice_line_ids": [(1, bill.invoice_line_ids[0].id, {"quantity": 1})]},
+        ):
+            with self.assertRaisesRegex(UserError, "submit a new version"):
+                bill.write(vals)
+        with (
+            self.assertRaisesRegex(UserError, "cannot be deleted"),
+            self.env.cr.savepoint(),
+        ):
+            bill.sudo().unlink()
+        self.assertEqual(bill.ref, "SUP-77")
+        self.assertEqual(bill.amount_untaxed, 200.0)
+        # Odoo-side fields stay editable.
+        bill.write({"narration": "Checked", "invoice_date_due": "2026-04-05"})
+        self.assertEqual(str(bill.invoice_date_due), "2026-04-05")
+        # A new version from the portal still updates the bill.
+        self.Event._receive(
+            self.backend, "supplier_invoice.status", "si-lock-2", invoice(2, 1.0)
+        )
+        run_pending_jobs(self.env)
+        self.assertEqual(bill.amount_untaxed, 100.0)
+        # Unbound bills are not locked.
+        other = self.env["account.move"].create(
+            {"move_type": "in_invoice", "partner_id": self.steel_vendor.id}
+        )
+        self.assertFalse(other.construction_synced)
+        other.write({"ref": "FREE", "partner_id": self.vendor.id})
+        self.assertEqual(other.ref, "FREE")

@@ -1,6 +1,7 @@
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import html2plaintext
 
 from .common import ProcurementCommon
 
@@ -333,6 +334,30 @@ class TestSubcontractPayApplication(ProcurementCommon):
             .decode()
         )
         self.assertIn("Test Steel Erectors Inc and Test Rebar Supply Co jointly", html)
+        # The remittance advice sent with the check names both payees.
+        remittance = (
+            self.env["ir.actions.report"]
+            ._render_qweb_html(
+                "construction_procurement_sync.action_report_construction_remittance_advice",
+                payment.ids,
+            )[0]
+            .decode()
+        )
+        text = " ".join(html2plaintext(remittance).replace("*", "").split())
+        self.assertIn(
+            "Pay to the order of Test Steel Erectors Inc and Test Rebar Supply Co "
+            "jointly",
+            text,
+        )
+        self.assertIn("Joint Payee Test Rebar Supply Co", text)
+        self.assertIn(
+            "issued to Test Steel Erectors Inc and Test Rebar Supply Co jointly; "
+            "both payees must endorse it",
+            text,
+        )
+        self.assertIn(payment.currency_id.amount_to_text(900.0), text)
+        self.assertIn(bill.name, text)
+        self.assertIn(app.name, text)
         payment.action_draft()
         payment.action_cancel()
         self.assertEqual(bill.payment_state, "not_paid")
@@ -405,6 +430,112 @@ class TestSubcontractPayApplication(ProcurementCommon):
         self._register_payment(bill, "2027-01-05")
         self.assertEqual(app.state, "paid")
         self.assertIn("not compliant", app.message_ids[0].body)
+
+    def _direct_payment(self, amount, bills=None, day="2026-04-15"):
+        """A vendor payment entered by hand (not through Register Payment)."""
+        return (
+            self.env["account.payment"]
+            .with_context(compliance_date=day)
+            .create(
+                {
+                    "payment_type": "outbound",
+                    "partner_type": "supplier",
+                    "partner_id": self.steel_vendor.id,
+                    "amount": amount,
+                    "date": day,
+                    "invoice_ids": [Command.set(bills.ids)] if bills else [],
+                }
+            )
+        )
+
+    def test_direct_payment_checked(self):
+        self.company.write(
+            {
+                "construction_lien_waiver_policy": "block",
+                "construction_subcontract_check_stage": "payment",
+            }
+        )
+        app = self._app("2026-03-01", "2026-03-31", {self.sov_steel: (1000.0, 0.0)})
+        bill = self._approve(app, "2026-03-31")
+        # A payment for the bill confirmed directly: refused without a waiver.
+        linked = self._direct_payment(900.0, bill)
+        with self.assertRaisesMsg(UserError, "no received conditional or uncondi"):
+            linked.action_post()
+        self.assertEqual(linked.state, "draft")
+        # A payment on account posts (it pays no bill yet) ...
+        on_account = self._direct_payment(900.0)
+        on_account.action_post()
+        self.assertTrue(on_account.move_id, "the bank journal books payments")
+        outstanding = on_account.move_id.line_ids.filtered(
+            lambda line: (
+                line.account_id
+                == bill.line_ids.filtered(
+                    lambda b: b.display_type == "payment_term"
+                ).account_id
+            )
+        )
+        self.assertEqual(len(outstanding), 1)
+        # ... but adding it to the bill is a payment of the bill: refused.
+        with (
+            self.assertRaisesMsg(UserError, "no received conditional or uncondi"),
+            self.env.cr.savepoint(),
+        ):
+            bill.with_context(compliance_date="2026-04-15").js_assign_outstanding_line(
+                outstanding.id
+            )
+        self.assertEqual(bill.payment_state, "not_paid")
+        self.assertEqual(app.state, "approved")
+        waiver = self.env["construction.lien.waiver"].create(
+            {
+                "name": "CLW-D1",
+                "application_id": app.id,
+                "condition": "conditional",
+                "amount": 1000.0,
+                "through_date": "2026-03-31",
+            }
+        )
+        waiver.action_receive()
+        with (
+            self.assertRaisesMsg(UserError, "do not match its payment of"),
+            self.env.cr.savepoint(),
+        ):
+            bill.with_context(compliance_date="2026-04-15").js_assign_outstanding_line(
+                outstanding.id
+            )
+        self.assertEqual(bill.payment_state, "not_paid")
+        waiver.amount = 900.0
+        bill.with_context(compliance_date="2026-04-15").js_assign_outstanding_line(
+            outstanding.id
+        )
+        self.assertIn(bill.payment_state, ("paid", "in_payment"))
+        self.assertEqual(app.state, "paid")
+        self.assertEqual(waiver.payment_id, on_account)
+        self.assertEqual(on_account.construction_lien_waiver_ids, waiver)
+
+    def test_direct_payment_compliance_warn(self):
+        """Under a warning policy the direct payment goes through, noted once."""
+        self.company.write(
+            {
+                "construction_subcontract_check_stage": "payment",
+                "construction_compliance_policy": "warn",
+            }
+        )
+        app = self._app("2026-11-01", "2026-11-30", {self.sov_steel: (1000.0, 0.0)})
+        bill = self._approve(app, "2026-11-30")
+        payment = self._direct_payment(900.0, bill, day="2027-01-05")
+        payment.action_post()
+        self.assertEqual(payment.state, "in_process")
+        notes = app.message_ids.filtered(lambda m: "not compliant" in (m.body or ""))
+        self.assertEqual(len(notes), 1)
+        self.assertIn("Certificate of Insurance COI 2026", notes.body)
+        # Blocking policy: the same payment route is refused.
+        self.company.construction_compliance_policy = "block"
+        app2 = self._app("2026-12-01", "2026-12-31", {self.sov_steel: (500.0, 0.0)})
+        bill2 = self._approve(app2, "2026-12-15")
+        blocked = self._direct_payment(450.0, bill2, day="2027-01-05")
+        with self.assertRaisesMsg(UserError, "Certificate of Insurance COI 2026"):
+            blocked.action_post()
+        self.assertEqual(blocked.state, "draft")
 
     def test_period_order_and_numbering(self):
         app1 = self._app("2026-03-01", "2026-03-31", {self.sov_steel: (1000.0, 0.0)})
