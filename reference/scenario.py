@@ -852,6 +852,15 @@ class Scenario:
             ),
             key=lambda item: (item["system"], item["event_type"], item["record_id"]),
         )
+        # the status codes the platform heard per change order of this run
+        statuses = {}
+        for message in self.pm.receiver.received():
+            key = ("construction.change.order", message["record_id"])
+            if message["event_type"] == "change_order.status" and key in self.records:
+                statuses.setdefault(str(message["record_id"]), []).append(
+                    message["data"]["status"]
+                )
+        self.summary["change_order_statuses_heard"] = statuses
         self.summary["client_retries"] = (
             self.pm.client.retries + self.portal.client.retries
         )

@@ -2,7 +2,8 @@
 command of its own): the two reference systems as external systems (integration
 user, a new API key, a signing secret, outbound URL and subscriptions), and a fresh
 project for this run (budget, prime contract with its schedule of values, project
-mapping). Prints one JSON document for reference.scenario on stdout.
+mapping, a confirmed electrical subcontract). Prints one JSON document for
+reference.scenario on stdout.
 
     python3 setup/_demo_provision.py DB ADDONS_PATH PM_WEBHOOK_URL PORTAL_WEBHOOK_URL
 """

@@ -159,20 +159,22 @@ def test_demo_webhooks_signed_and_received(demo):
             "record_id": steps["billing"]["invoice_id"],
             "signature_valid": True,
         },
-        {
-            "system": "pm",
-            "event_type": "change_order.status",
-            "model": "construction.change.order",
-            "record_id": steps["change_order"]["change_order_id"],
-            "signature_valid": True,
-        },
-        {
-            "system": "pm",
-            "event_type": "change_order.status",
-            "model": "construction.change.order",
-            "record_id": steps["platform_approval"]["change_order_id"],
-            "signature_valid": True,
-        },
+        # every status change of a change order is sent (submitted, approved)
+        *[
+            {
+                "system": "pm",
+                "event_type": "change_order.status",
+                "model": "construction.change.order",
+                "record_id": steps[step]["change_order_id"],
+                "signature_valid": True,
+            }
+            for step in (
+                "change_order",
+                "change_order",
+                "platform_approval",
+                "platform_approval",
+            )
+        ],
         {
             "system": "pm",
             "event_type": "subcontract_invoice.approved",
@@ -188,6 +190,10 @@ def test_demo_webhooks_signed_and_received(demo):
             "signature_valid": True,
         },
     ]
+    assert summary["change_order_statuses_heard"] == {
+        str(steps[step]["change_order_id"]): ["pending_in_review", "approved"]
+        for step in ("change_order", "platform_approval")
+    }
     # everything received (also older messages of the database sent to the new
     # webhook URLs) was signed with the system's secret; nothing was refused
     for side in ("pm", "portal"):
@@ -252,7 +258,8 @@ def test_demo_records_in_the_database(demo):
         )
         assert sorted(messages.mapped("event_type")) == [
             "billing.invoice_posted",
-            "change_order.status",
+            "change_order.status",  # pending_in_review
+            "change_order.status",  # approved
             "purchase_order.confirmed",
         ]
         assert set(messages.mapped("state")) == {"done"}
