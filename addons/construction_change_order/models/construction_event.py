@@ -72,15 +72,7 @@ class ConstructionEvent(models.Model):
 
     def _prepare_change_order_vals(self, payload, order):
         backend = self.backend_id
-        project = backend._map_project(payload["project"])
-        if project.company_id and project.company_id != backend.company_id:
-            raise PermanentEventError(
-                _(
-                    "Project %(project)s belongs to another company than %(backend)s.",
-                    project=project.display_name,
-                    backend=backend.name,
-                )
-            )
+        project = self._change_project(payload["project"])
         side = payload.get("side", "prime")
         vals = {
             "project_id": project.id,
@@ -164,15 +156,7 @@ class ConstructionEvent(models.Model):
         change_event = self.env["construction.binding"]._find(
             backend, CHANGE_EVENT, payload["external_id"]
         )
-        project = backend._map_project(payload["project"])
-        if project.company_id and project.company_id != backend.company_id:
-            raise PermanentEventError(
-                _(
-                    "Project %(project)s belongs to another company than %(backend)s.",
-                    project=project.display_name,
-                    backend=backend.name,
-                )
-            )
+        project = self._change_project(payload["project"])
         vals = {
             "project_id": project.id,
             "title": payload["title"],
@@ -311,6 +295,20 @@ class ConstructionEvent(models.Model):
                 )
             )
         return order
+
+    def _change_project(self, ref):
+        """The mapped project, of the backend's company."""
+        backend = self.backend_id
+        project = backend._map_project(ref)
+        if project.company_id and project.company_id != backend.company_id:
+            raise PermanentEventError(
+                _(
+                    "Project %(project)s belongs to another company than %(backend)s.",
+                    project=project.display_name,
+                    backend=backend.name,
+                )
+            )
+        return project
 
     def _change_reason(self, code):
         reason = self.env["construction.change.order.reason"].search(
