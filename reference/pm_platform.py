@@ -46,9 +46,7 @@ class PmPlatform(ExternalSystem):
         ]
         return self.client.post_batch("cost_code.upsert", payloads)["items"]
 
-    def push_change_order(self, external_id, project, title, lines, **extra):
-        """``change_order.upsert``; ``lines``: dicts with cost_code, cost_type,
-        description, quantity, unit_cost (and optional markup_percent, ...)."""
+    def _push_upsert(self, event_type, external_id, project, title, lines, extra):
         payload = {
             "external_id": external_id,
             "version": self.next_version(external_id),
@@ -57,7 +55,37 @@ class PmPlatform(ExternalSystem):
             "lines": lines,
             **extra,
         }
-        return self.client.post_event("change_order.upsert", payload)
+        return self.client.post_event(event_type, payload)
+
+    def push_change_order(self, external_id, project, title, lines, **extra):
+        """``change_order.upsert``; ``lines``: dicts with cost_code, cost_type,
+        description, quantity, unit_cost (and optional markup_percent, ...)."""
+        return self._push_upsert(
+            "change_order.upsert", external_id, project, title, lines, extra
+        )
+
+    def push_change_event(self, external_id, project, title, lines, **extra):
+        """``change_event.upsert``: a potential change with rough cost and revenue;
+        ``lines``: dicts with cost_code, description, cost_estimate,
+        revenue_estimate (and optional cost_type)."""
+        return self._push_upsert(
+            "change_event.upsert", external_id, project, title, lines, extra
+        )
+
+    def send_reconciliation_snapshot(self, as_of, lines, reconcile=True, source=None):
+        """``POST /reconciliation/snapshot``: the platform's totals per project,
+        cost code and metric (``lines``: dicts with project, cost_code, metric,
+        amount); with ``reconcile`` Odoo compares them at once."""
+        payload = {"as_of": as_of, "reconcile": reconcile, "lines": lines}
+        if source:
+            payload["source"] = source
+        return self.client.request(
+            "POST",
+            "/reconciliation/snapshot",
+            payload,
+            idempotency_key=self.client.new_key(),
+            ok=(201,),
+        )
 
     def decide_change_order(self, external_id, status, reason=None):
         """``change_order.status``: submit (``pending``), approve, reject, void..."""

@@ -2,7 +2,8 @@
 command of its own): the two reference systems as external systems (integration
 user, a new API key, a signing secret, outbound URL and subscriptions), and a fresh
 project for this run (budget, prime contract with its schedule of values, project
-mapping). Prints one JSON document for reference.scenario on stdout.
+mapping, a confirmed electrical subcontract). Prints one JSON document for
+reference.scenario on stdout.
 
     python3 setup/_demo_provision.py DB ADDONS_PATH PM_WEBHOOK_URL PORTAL_WEBHOOK_URL
 """
@@ -29,11 +30,13 @@ SOV = [  # item, description, cost code, scheduled value
     ("3", "Structural steel", "05-100", 310000.0),
     ("4", "Electrical", "26-100", 220000.0),
 ]
+SUBCONTRACT = ("26-100", "Electrical rough-in and trim", 180000.0)
 SYSTEMS = {
     "pm": {
         "name": "PM Platform (reference)",
         "kind": "project_management",
-        "outbound": "change_order.status,billing.invoice_posted,billing.invoice_paid",
+        "outbound": "change_order.status,billing.invoice_posted,billing.invoice_paid,"
+        "subcontract_invoice.approved",
         "map_by_code": True,
     },
     "portal": {
@@ -164,6 +167,7 @@ def provision_project(env, company, pm_backend):
             "note": "Created by setup/demo",
         }
     )
+    subcontract = provision_subcontract(env, project, codes)
     return {
         "id": project.id,
         "name": name,
@@ -171,6 +175,45 @@ def provision_project(env, company, pm_backend):
         "run": run,
         "budget_id": budget.id,
         "contract_id": contract.id,
+        "subcontract": subcontract,
+    }
+
+
+def provision_subcontract(env, project, codes):
+    """The electrical subcontract (10% retainage) the subcontractor requisitions
+    against from the PM platform, confirmed."""
+    vendor = env.ref("construction_connector_base.partner_vendor_electrical_demo")
+    product = env.ref(
+        "construction_procurement_sync.product_electrical_subcontract_demo"
+    )
+    cost_type = env.ref("construction_connector_base.cost_type_subcontract")
+    accounts = f"{project.account_id.id},{codes[SUBCONTRACT[0]].id},{cost_type.id}"
+    order = env["purchase.order"].create(
+        {
+            "partner_id": vendor.id,
+            "project_id": project.id,
+            "company_id": project.company_id.id,
+            "construction_is_subcontract": True,
+            "construction_retainage_percent": 10.0,
+            "order_line": [
+                Command.create(
+                    {
+                        "product_id": product.id,
+                        "name": SUBCONTRACT[1],
+                        "product_qty": 1.0,
+                        "price_unit": SUBCONTRACT[2],
+                        "analytic_distribution": {accounts: 100},
+                    }
+                )
+            ],
+        }
+    )
+    order.button_confirm()
+    return {
+        "id": order.id,
+        "name": order.name,
+        "vendor": vendor.name,
+        "line_id": order.order_line.id,
     }
 
 

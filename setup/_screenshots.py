@@ -23,7 +23,8 @@ import websocket
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from reference.odoo_rpc import OdooRpc  # noqa: E402
 
-# (file name, what it shows, action xml id, model and domain of the record to open)
+# (file name, what it shows, action xml id or URL path, model and domain of the
+# record to open)
 SCREENS = [
     (
         "01-budgets",
@@ -101,6 +102,12 @@ SCREENS = [
         "13-outbox",
         "Outbound webhooks (outbox)",
         "construction_connector_base.construction_outbox_action",
+        None,
+    ),
+    (
+        "14-integration-overview",
+        "Integration Overview (monitoring tiles)",
+        "/odoo/construction-integration-overview",
         None,
     ),
 ]
@@ -182,6 +189,7 @@ def main():
     parser.add_argument("--password", default="admin")
     parser.add_argument("--width", type=int, default=1440)
     parser.add_argument("--height", type=int, default=900)
+    parser.add_argument("--only", help="comma-separated screen names to take")
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "chromium"))
     args = parser.parse_args()
     binary = shutil.which(args.chromium) or shutil.which("chromium-browser")
@@ -209,7 +217,9 @@ def main():
             "Network.setCookie", name="session_id", value=session_id, url=args.url
         )
         for name, title, action, record in SCREENS:
-            path = f"/odoo/action-{action}"
+            if args.only and name not in args.only.split(","):
+                continue
+            path = action if action.startswith("/") else f"/odoo/action-{action}"
             if record:
                 ids = rpc.call(record[0], "search", record[1], limit=1, order="id desc")
                 if not ids:

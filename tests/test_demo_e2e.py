@@ -70,15 +70,31 @@ def _env(database):
 
 def test_demo_prints_progress_and_urls(demo):
     output = demo["output"]
-    for title in ("Week 1", "Week 2", "Week 3", "Week 4", "Done"):
+    for title in ("Week 1", "Week 2", "Week 3", "Week 4", "Month end", "Done"):
         assert f"== {title}" in output
     assert "construction_event_action_failed" in output
+    # the failure and the month-end mismatch are shown on the Integration Overview
+    assert output.count("/odoo/construction-integration-overview") == 2
+    assert "the Integration Overview shows it: Failed events" in output
+    assert (
+        "open mismatch: [26-100] Electrical committed: Odoo 180,000.00, platform "
+        "175,000.00 (difference 5,000.00)"
+    ) in output
     assert "log in as admin / admin" in output
 
 
 def test_demo_month_outcome(demo):
     steps = demo["summary"]["steps"]
     assert steps["cost_codes"]["states"] == ["done"] * 5
+    change_event = steps["change_event"]
+    assert change_event["states"] == ["done", "done"]
+    # open on receipt, pending once a change order prices it, closed by the platform
+    assert change_event["event_states"] == ["open", "pending", "closed"]
+    assert change_event["amount_cost"] == 16800.0
+    assert change_event["amount_revenue"] == 18480.0
+    assert change_event["change_order_ids"] == [
+        steps["change_order"]["change_order_id"]
+    ]
     assert steps["change_order"]["states"] == ["done", "done"]
     # 60 CY x 185 + 80 h x 72.50, pending on submit, approved in Odoo
     assert steps["change_order"]["cost"] == 16900.0
@@ -86,6 +102,9 @@ def test_demo_month_outcome(demo):
     assert steps["change_order"]["approved_after"] == 16900.0
     failure = steps["failure_replayed"]
     assert failure["failed_state"] == "failed"
+    # (a kept database may hold other failed events of its own)
+    assert failure["overview_failed_count"] >= 1
+    assert failure["overview_severity"] == "danger"
     assert "unmapped cost code 31-" in failure["error"]
     assert failure["fix_state"] == "done"
     assert failure["replayed_state"] == "done"
@@ -105,6 +124,28 @@ def test_demo_month_outcome(demo):
     ]
     assert steps["procurement"]["match_state"] == "matched"
     assert steps["procurement"]["bill_state"] == "posted"
+    # 36,000.00 of the 180,000.00 subcontract, 10% retainage withheld
+    sub = steps["subcontract"]
+    assert sub["event_state"] == "done"
+    assert sub["submitted_state"] == "under_review"
+    assert sub["state"] == "approved"
+    assert sub["amount_this_period"] == 36000.0
+    assert sub["retainage_this_period"] == 3600.0
+    assert sub["amount_due"] == 32400.0
+    assert sub["bill_state"] == "posted"
+    assert sub["webhook_amount_due"] == 32400.0
+    reconciliation = steps["reconciliation"]
+    assert reconciliation["run_state"] == "done"
+    assert reconciliation["mismatches"] == [
+        {
+            "cost_code": "[26-100] Electrical",
+            "metric": "committed",
+            "odoo_amount": 180000.0,
+            "external_amount": 175000.0,
+            "difference": 5000.0,
+        }
+    ]
+    assert reconciliation["overview_count"] >= 1
 
 
 def test_demo_webhooks_signed_and_received(demo):
@@ -118,18 +159,27 @@ def test_demo_webhooks_signed_and_received(demo):
             "record_id": steps["billing"]["invoice_id"],
             "signature_valid": True,
         },
+        # every status change of a change order is sent (submitted, approved)
+        *[
+            {
+                "system": "pm",
+                "event_type": "change_order.status",
+                "model": "construction.change.order",
+                "record_id": steps[step]["change_order_id"],
+                "signature_valid": True,
+            }
+            for step in (
+                "change_order",
+                "change_order",
+                "platform_approval",
+                "platform_approval",
+            )
+        ],
         {
             "system": "pm",
-            "event_type": "change_order.status",
-            "model": "construction.change.order",
-            "record_id": steps["change_order"]["change_order_id"],
-            "signature_valid": True,
-        },
-        {
-            "system": "pm",
-            "event_type": "change_order.status",
-            "model": "construction.change.order",
-            "record_id": steps["platform_approval"]["change_order_id"],
+            "event_type": "subcontract_invoice.approved",
+            "model": "construction.subcontract.pay.application",
+            "record_id": steps["subcontract"]["application_id"],
             "signature_valid": True,
         },
         {
@@ -140,6 +190,10 @@ def test_demo_webhooks_signed_and_received(demo):
             "signature_valid": True,
         },
     ]
+    assert summary["change_order_statuses_heard"] == {
+        str(steps[step]["change_order_id"]): ["pending_in_review", "approved"]
+        for step in ("change_order", "platform_approval")
+    }
     # everything received (also older messages of the database sent to the new
     # webhook URLs) was signed with the system's secret; nothing was refused
     for side in ("pm", "portal"):
@@ -204,8 +258,45 @@ def test_demo_records_in_the_database(demo):
         )
         assert sorted(messages.mapped("event_type")) == [
             "billing.invoice_posted",
-            "change_order.status",
+            "change_order.status",  # pending_in_review
+            "change_order.status",  # approved
             "purchase_order.confirmed",
         ]
         assert set(messages.mapped("state")) == {"done"}
         assert pm.require_signature and portal.require_signature
+        change_event = env["construction.change.event"].browse(
+            steps["change_event"]["change_event_id"]
+        )
+        assert change_event.project_id.id == project["id"]
+        assert change_event.state == "closed"
+        assert change_event.change_order_ids == order
+        assert change_event.scope == "out_of_scope"
+        assert change_event.amount_cost == 16800.0
+        sub_app = env["construction.subcontract.pay.application"].browse(
+            steps["subcontract"]["application_id"]
+        )
+        assert sub_app.order_id.id == project["subcontract"]["id"]
+        assert sub_app.state == "approved"
+        assert sub_app.bill_id.id == steps["subcontract"]["bill_id"]
+        assert sub_app.bill_id.state == "posted"
+        assert sub_app.name == steps["subcontract"]["webhook_application"]
+        sub_message = env["construction.outbox.message"].search(
+            [
+                ("backend_id", "=", pm.id),
+                (
+                    "entity_key",
+                    "=",
+                    f"construction.subcontract.pay.application,{sub_app.id}",
+                ),
+            ]
+        )
+        assert sub_message.event_type == "subcontract_invoice.approved"
+        assert sub_message.state == "done"
+        mismatches = env["construction.reconciliation.mismatch"].search(
+            [("project_id", "=", project["id"]), ("state", "=", "open")]
+        )
+        assert [
+            (m.cost_code_id.code, m.metric, m.odoo_amount, m.external_amount)
+            for m in mismatches
+        ] == [("26-100", "committed", 180000.0, 175000.0)]
+        assert mismatches.backend_id == pm

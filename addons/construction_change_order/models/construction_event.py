@@ -8,6 +8,7 @@ from odoo.addons.construction_connector_base.tools.exceptions import (
 )
 
 CHANGE_ORDER = "construction.change.order"
+CHANGE_EVENT = "construction.change.event"
 
 
 class ConstructionEvent(models.Model):
@@ -33,6 +34,15 @@ class ConstructionEvent(models.Model):
             model=CHANGE_ORDER,
             summary="Submit, approve, reject or void a change order",
         )
+        types["change_event.upsert"] = EventType(
+            schema="construction_change_order/schemas/change_event_upsert.v1.json",
+            handler="_handle_change_event_upsert",
+            entity_key="external_id",
+            version_key="version",
+            model=CHANGE_EVENT,
+            project_key="project",
+            summary="Create or update a change event (potential change) with its lines",
+        )
         return types
 
     # ---- change_order.upsert ----
@@ -49,6 +59,8 @@ class ConstructionEvent(models.Model):
             order.write(vals)
         else:
             order = Order.create(vals)
+        # Change events priced by this change order are now pending.
+        order.change_event_ids.filtered(lambda e: e.state == "open").action_pending()
         if payload.get("status"):
             order._api_set_status(
                 self._change_order_status(payload["status"]),
@@ -60,15 +72,7 @@ class ConstructionEvent(models.Model):
 
     def _prepare_change_order_vals(self, payload, order):
         backend = self.backend_id
-        project = backend._map_project(payload["project"])
-        if project.company_id and project.company_id != backend.company_id:
-            raise PermanentEventError(
-                _(
-                    "Project %(project)s belongs to another company than %(backend)s.",
-                    project=project.display_name,
-                    backend=backend.name,
-                )
-            )
+        project = self._change_project(payload["project"])
         side = payload.get("side", "prime")
         # every cost code and cost type of the lines in one query each
         cost_codes = backend._map_cost_codes(
@@ -115,18 +119,28 @@ class ConstructionEvent(models.Model):
             kind = "customer" if side == "prime" else "vendor"
             vals["partner_id"] = backend._map_partner(payload["partner"], kind).id
         if payload.get("reason"):
-            reason = self.env["construction.change.order.reason"].search(
-                [("code", "=", payload["reason"])], limit=1
-            )
-            if not reason:
-                raise PermanentEventError(
-                    _("Unknown change reason %(code)s.", code=payload["reason"])
-                )
-            vals["reason_id"] = reason.id
+            vals["reason_id"] = self._change_reason(payload["reason"]).id
         if payload.get("package_external_id"):
             vals["parent_id"] = self._change_order_bound(
                 payload["package_external_id"], required=True
             ).id
+        if "change_event_external_ids" in payload:
+            change_events = self.env[CHANGE_EVENT]
+            for external_id in payload["change_event_external_ids"] or []:
+                change_event = self.env["construction.binding"]._find(
+                    backend, CHANGE_EVENT, external_id
+                )
+                if not change_event:
+                    raise ParentMissing(
+                        _(
+                            "Change event %(ext)s of %(backend)s has not been "
+                            "received yet.",
+                            ext=external_id,
+                            backend=backend.name,
+                        )
+                    )
+                change_events |= change_event
+            vals["change_event_ids"] = [Command.set(change_events.ids)]
         if payload.get("prime_external_id"):
             vals["prime_change_order_id"] = self._change_order_bound(
                 payload["prime_external_id"], required=True
@@ -146,25 +160,78 @@ class ConstructionEvent(models.Model):
             "markup_percent": line.get("markup_percent") or 0.0,
         }
         if line.get("cost_type"):
-            cost_type = (cost_types or {}).get(line["cost_type"]) or self.env[
-                "account.analytic.account"
-            ].search(
-                [
-                    ("construction_role", "=", "cost_type"),
-                    ("cost_type_kind", "=", line["cost_type"]),
-                ],
-                limit=1,
-            )
-            if not cost_type:
-                raise PermanentEventError(
-                    _("No cost type of kind %(kind)s.", kind=line["cost_type"])
-                )
+            cost_type = (cost_types or {}).get(
+                line["cost_type"]
+            ) or self._change_cost_type(line["cost_type"])
             vals["cost_type_id"] = cost_type.id
         if line.get("unit"):
             vals["uom_id"] = backend._map_uom(line["unit"]).id
         if line.get("price_amount") is not None:
             vals["price_amount"] = line["price_amount"]
         return vals
+
+    # ---- change_event.upsert ----
+
+    def _handle_change_event_upsert(self):
+        """Create or update the bound change event; lines are replaced."""
+        payload = self._payload()
+        backend = self.backend_id
+        Event = self.env[CHANGE_EVENT].with_company(backend.company_id)
+        change_event = self.env["construction.binding"]._find(
+            backend, CHANGE_EVENT, payload["external_id"]
+        )
+        project = self._change_project(payload["project"])
+        vals = {
+            "project_id": project.id,
+            "title": payload["title"],
+            "line_ids": [Command.clear()]
+            + [
+                Command.create(
+                    {
+                        "cost_code_id": backend._map_cost_code(line["cost_code"]).id,
+                        "cost_type_id": line.get("cost_type")
+                        and self._change_cost_type(line["cost_type"]).id,
+                        "name": line["description"],
+                        "cost_estimate": line.get("cost_estimate") or 0.0,
+                        "revenue_estimate": line.get("revenue_estimate") or 0.0,
+                    }
+                )
+                for line in payload["lines"]
+            ],
+        }
+        for key in ("origin", "origin_reference", "scope", "description"):
+            if key in payload:
+                vals[key] = payload[key] or False
+        if payload.get("reason"):
+            vals["reason_id"] = self._change_reason(payload["reason"]).id
+        if change_event:
+            self._lock(change_event)
+            change_event.write(vals)
+        else:
+            change_event = Event.create(vals)
+        if payload.get("status") and payload["status"] != change_event.state:
+            action = {
+                "open": change_event.action_reopen,
+                "pending": change_event.action_pending,
+                "closed": change_event.action_close,
+                "void": change_event.action_void,
+            }[payload["status"]]
+            try:
+                action()
+            except UserError as err:
+                raise PermanentEventError(str(err)) from None
+            if change_event.state != payload["status"]:
+                raise PermanentEventError(
+                    _(
+                        "Change event %(event)s cannot go from %(state)s to "
+                        "%(status)s.",
+                        event=change_event.name,
+                        state=change_event.state,
+                        status=payload["status"],
+                    )
+                )
+        self._bind(change_event)
+        return change_event
 
     # ---- change_order.status ----
 
@@ -252,6 +319,37 @@ class ConstructionEvent(models.Model):
                 )
             )
         return order
+
+    def _change_project(self, ref):
+        """The mapped project, of the backend's company."""
+        backend = self.backend_id
+        project = backend._map_project(ref)
+        if project.company_id and project.company_id != backend.company_id:
+            raise PermanentEventError(
+                _(
+                    "Project %(project)s belongs to another company than %(backend)s.",
+                    project=project.display_name,
+                    backend=backend.name,
+                )
+            )
+        return project
+
+    def _change_reason(self, code):
+        reason = self.env["construction.change.order.reason"].search(
+            [("code", "=", code)], limit=1
+        )
+        if not reason:
+            raise PermanentEventError(_("Unknown change reason %(code)s.", code=code))
+        return reason
+
+    def _change_cost_type(self, kind):
+        cost_type = self.env["account.analytic.account"].search(
+            [("construction_role", "=", "cost_type"), ("cost_type_kind", "=", kind)],
+            limit=1,
+        )
+        if not cost_type:
+            raise PermanentEventError(_("No cost type of kind %(kind)s.", kind=kind))
+        return cost_type
 
     def _change_order_status(self, code):
         try:

@@ -12,3 +12,4 @@ from . import test_change_order_staging
 from . import test_change_order_staging_api
 from . import test_change_order_staging_ui
 from . import test_change_order_tour
+from . import test_change_event_integration
