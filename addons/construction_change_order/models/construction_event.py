@@ -94,18 +94,28 @@ class ConstructionEvent(models.Model):
             .mapped("external_id")
         )
         handler = events._handler_context()
-        todo = []
+        payloads = {}
         for event in handler:
             if seen[event.entity_external_id] > 1 or event.entity_external_id in bound:
                 continue
             payload = event._payload()
-            if any(
+            if not any(
                 payload.get(key)
                 for key in ("status", "package_external_id", "prime_external_id")
             ):
-                continue
+                payloads[event] = payload
+        if len(payloads) < 2:
+            return results
+        try:  # the cost codes and types of the whole batch at once
+            lookups = handler[:1]._change_order_lookups(
+                [line for payload in payloads.values() for line in payload["lines"]]
+            )
+        except PermanentEventError:
+            lookups = None  # an unmapped code: each event maps its own
+        todo = []
+        for event, payload in payloads.items():
             try:
-                vals = event._prepare_change_order_vals(payload, None)
+                vals = event._prepare_change_order_vals(payload, None, lookups)
             except (PermanentEventError, UserError):
                 continue  # its own savepoint records the failure
             todo.append((event, vals))
@@ -127,7 +137,24 @@ class ConstructionEvent(models.Model):
         backend._wake_parked_events(exclude=self)
         return results
 
-    def _prepare_change_order_vals(self, payload, order):
+    def _change_order_lookups(self, lines):
+        """({code: cost code}, {kind: cost type}) of ``lines``, one query each."""
+        cost_codes = self.backend_id._map_cost_codes(
+            [line["cost_code"] for line in lines]
+        )
+        cost_types = {}
+        kinds = {line["cost_type"] for line in lines if line.get("cost_type")}
+        if kinds:
+            for cost_type in self.env["account.analytic.account"].search(
+                [
+                    ("construction_role", "=", "cost_type"),
+                    ("cost_type_kind", "in", list(kinds)),
+                ]
+            ):
+                cost_types.setdefault(cost_type.cost_type_kind, cost_type)
+        return cost_codes, cost_types
+
+    def _prepare_change_order_vals(self, payload, order, lookups=None):
         backend = self.backend_id
         project = backend._map_project(payload["project"])
         if project.company_id and project.company_id != backend.company_id:
@@ -139,22 +166,7 @@ class ConstructionEvent(models.Model):
                 )
             )
         side = payload.get("side", "prime")
-        # every cost code and cost type of the lines in one query each
-        cost_codes = backend._map_cost_codes(
-            [line["cost_code"] for line in payload["lines"]]
-        )
-        cost_types = {}
-        kinds = {
-            line["cost_type"] for line in payload["lines"] if line.get("cost_type")
-        }
-        if kinds:
-            for cost_type in self.env["account.analytic.account"].search(
-                [
-                    ("construction_role", "=", "cost_type"),
-                    ("cost_type_kind", "in", list(kinds)),
-                ]
-            ):
-                cost_types.setdefault(cost_type.cost_type_kind, cost_type)
+        cost_codes, cost_types = lookups or self._change_order_lookups(payload["lines"])
         vals = {
             "project_id": project.id,
             "title": payload["title"],

@@ -167,3 +167,25 @@ class TestChangeOrderBatchJob(ChangeOrderCommon):
             ),
             4,
         )
+
+    def test_batch_maps_cost_codes_once(self):
+        events = self._batch(
+            [
+                ("c-1", co_payload("pm-c-1")),
+                ("c-2", co_payload("pm-c-2", lines=LABOR_LINES)),
+                ("c-3", co_payload("pm-c-3", title="Third")),
+            ]
+        )
+        self.assertEqual(self._run(), [3])
+        self.assertEqual(events.mapped("state"), ["done"] * 3)
+        orders = [self._bound(f"pm-c-{i}") for i in (1, 2, 3)]
+        self.assertEqual([co.amount_price for co in orders], [1600.0, 500.0, 1600.0])
+        self.assertEqual(
+            [co.line_ids.mapped("cost_code_id") for co in orders],
+            [self.cc_concrete | self.cc_forming, self.cc_forming]
+            + [self.cc_concrete | self.cc_forming],
+        )
+        self.assertEqual(
+            [co.line_ids.mapped("cost_type_id.cost_type_kind") for co in orders],
+            [["material", "labor"], ["labor"], ["material", "labor"]],
+        )
