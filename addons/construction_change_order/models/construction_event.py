@@ -1,3 +1,6 @@
+import logging
+from collections import Counter
+
 from odoo import Command, _, models
 from odoo.exceptions import UserError
 
@@ -6,6 +9,8 @@ from odoo.addons.construction_connector_base.tools.exceptions import (
     ParentMissing,
     PermanentEventError,
 )
+
+_logger = logging.getLogger(__name__)
 
 CHANGE_ORDER = "construction.change.order"
 CHANGE_EVENT = "construction.change.event"
@@ -70,18 +75,87 @@ class ConstructionEvent(models.Model):
         self._bind(order)
         return order
 
-    def _prepare_change_order_vals(self, payload, order):
-        backend = self.backend_id
-        project = self._change_project(payload["project"])
-        side = payload.get("side", "prime")
-        # every cost code and cost type of the lines in one query each
-        cost_codes = backend._map_cost_codes(
-            [line["cost_code"] for line in payload["lines"]]
+    def _process_batch_at_once(self):
+        """The new change orders of a batch in one ``create`` (numbering, lines
+        and budget sync batched), bound and marked done like one by one. Only
+        plain creations qualify: not bound yet, external id once in the batch, no
+        status, package or prime reference. Any error rolls the attempt back
+        and leaves every event to its own savepoint."""
+        results = super()._process_batch_at_once()
+        events = self.filtered(
+            lambda e: (
+                e.event_type == "change_order.upsert"
+                and e.state in ("queued", "processing", "failed", "parked")
+                and e.entity_external_id
+                and not e.payload_purged
+            )
+        )
+        if len(events) < 2 or len(events.backend_id) != 1:
+            return results
+        backend = events.backend_id
+        seen = Counter(events.mapped("entity_external_id"))
+        bound = set(
+            self.env["construction.binding"]
+            .search(
+                [
+                    ("backend_id", "=", backend.id),
+                    ("model", "=", CHANGE_ORDER),
+                    ("external_id", "in", list(seen)),
+                ]
+            )
+            .mapped("external_id")
+        )
+        handler = events._handler_context()
+        payloads = {}
+        for event in handler:
+            if seen[event.entity_external_id] > 1 or event.entity_external_id in bound:
+                continue
+            payload = event._payload()
+            if not any(
+                payload.get(key)
+                for key in ("status", "package_external_id", "prime_external_id")
+            ):
+                payloads[event] = payload
+        if len(payloads) < 2:
+            return results
+        try:  # the cost codes and types of the whole batch at once
+            lookups = handler[:1]._change_order_lookups(
+                [line for payload in payloads.values() for line in payload["lines"]]
+            )
+        except PermanentEventError:
+            lookups = None  # an unmapped code: each event maps its own
+        todo = []
+        for event, payload in payloads.items():
+            try:
+                vals = event._prepare_change_order_vals(payload, None, lookups)
+            except (PermanentEventError, UserError):
+                continue  # its own savepoint records the failure
+            todo.append((event, vals))
+        if len(todo) < 2:
+            return results
+        Order = handler.env[CHANGE_ORDER].with_company(backend.company_id)
+        try:
+            with self.env.cr.savepoint():
+                orders = Order.create([vals for _event, vals in todo])
+                for (event, _vals), order in zip(todo, orders, strict=True):
+                    event._bind(order)
+                handler.env.flush_all()
+        except (PermanentEventError, UserError) as err:
+            _logger.info("batch create of change orders failed, one by one: %s", err)
+            return results
+        etype = todo[0][0]._event_type()
+        for (event, _vals), order in zip(todo, orders, strict=True):
+            results.append(self.browse(event.id)._mark_applied(etype, "done", order))
+        backend._wake_parked_events(exclude=self)
+        return results
+
+    def _change_order_lookups(self, lines):
+        """({code: cost code}, {kind: cost type}) of ``lines``, one query each."""
+        cost_codes = self.backend_id._map_cost_codes(
+            [line["cost_code"] for line in lines]
         )
         cost_types = {}
-        kinds = {
-            line["cost_type"] for line in payload["lines"] if line.get("cost_type")
-        }
+        kinds = {line["cost_type"] for line in lines if line.get("cost_type")}
         if kinds:
             for cost_type in self.env["account.analytic.account"].search(
                 [
@@ -90,6 +164,13 @@ class ConstructionEvent(models.Model):
                 ]
             ):
                 cost_types.setdefault(cost_type.cost_type_kind, cost_type)
+        return cost_codes, cost_types
+
+    def _prepare_change_order_vals(self, payload, order, lookups=None):
+        backend = self.backend_id
+        project = self._change_project(payload["project"])
+        side = payload.get("side", "prime")
+        cost_codes, cost_types = lookups or self._change_order_lookups(payload["lines"])
         vals = {
             "project_id": project.id,
             "title": payload["title"],

@@ -457,7 +457,7 @@ class ConstructionEvent(models.Model):
         own job with the usual backoff instead of retrying the whole batch.
         Idempotent like ``_process``: a rerun skips what is done.
         """
-        results = []
+        results = self.sorted("id")._process_batch_at_once()
         for event in self.sorted("id"):
             if event.state not in PROCESSABLE_STATES:
                 continue
@@ -478,6 +478,13 @@ class ConstructionEvent(models.Model):
             count=len(results),
             results="; ".join(str(result) for result in results[:20]),
         )
+
+    def _process_batch_at_once(self):
+        """Hook for domain addons: apply what can be applied in one go (e.g. one
+        ``create`` for the new records of a batch) and mark those events done;
+        return their results. Whatever is left is processed one by one, each in
+        its own savepoint, so a failure here must leave nothing behind."""
+        return []
 
     def _requeue(self, eta=None, state="queued"):
         """Detach and cancel the pending job, then enqueue a fresh one."""
@@ -521,6 +528,13 @@ class ConstructionEvent(models.Model):
                 }
             )
             return _("Failed: %(error)s", error=err)
+        result = self._mark_applied(etype, state, records)
+        if state == "done":
+            self.backend_id._wake_parked_events(exclude=self)
+        return result
+
+    def _mark_applied(self, etype, state, records):
+        """Record the outcome of an applied event (the audit trail)."""
         self._write_state(
             {
                 "state": state,
@@ -534,7 +548,6 @@ class ConstructionEvent(models.Model):
         )
         if state == "done":
             self._log_approval(records)
-            self.backend_id._wake_parked_events(exclude=self)
         return _("%(state)s: %(records)s", state=state, records=records)
 
     def _derive_project(self, etype, records=None):
@@ -567,15 +580,7 @@ class ConstructionEvent(models.Model):
                 return "superseded", record
         if binding and binding.last_payload_hash == self.payload_hash:
             return "done", record  # already applied: a rerun changes nothing
-        # Integration users are not internal users: no chatter side effects (the
-        # event and its binding are the audit trail of what the system changed).
-        handler_self = self.with_context(
-            construction_sync=True,  # may write the synced (locked) fields
-            tracking_disable=True,
-            mail_create_nolog=True,
-            mail_create_nosubscribe=True,
-            mail_notrack=True,
-        )
+        handler_self = self._handler_context()
         records = getattr(handler_self, etype.handler)()
         # Recompute stored fields now, in the handler's context: a later flush
         # from the job's own context would log tracking messages for them.
@@ -583,6 +588,17 @@ class ConstructionEvent(models.Model):
         if records is None or not isinstance(records, models.BaseModel):
             records = self.env[etype.model] if etype.model else None
         return "done", records
+
+    def _handler_context(self):
+        # Integration users are not internal users: no chatter side effects (the
+        # event and its binding are the audit trail of what the system changed).
+        return self.with_context(
+            construction_sync=True,  # may write the synced (locked) fields
+            tracking_disable=True,
+            mail_create_nolog=True,
+            mail_create_nosubscribe=True,
+            mail_notrack=True,
+        )
 
     def _park(self, reason):
         delay = self._get_param("park_delay", 600)
