@@ -521,13 +521,8 @@ class Scenario:
             ["name", "state", "construction_match_state", "amount_untaxed"],
         )[0]
         if bill["construction_match_state"] == "matched":
-            self.odoo.call(
-                "account.move",
-                "write",
-                [bill["id"]],
-                {"invoice_date": datetime.date.today().isoformat()},
-            )
-            self.odoo.call("account.move", "action_post", [bill["id"]])
+            # the portal's bill is locked to its synced fields (date included)
+            self._post_move(bill["id"])
         bill = self.odoo.read_one(
             "account.move",
             bill["id"],

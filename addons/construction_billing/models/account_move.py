@@ -1,6 +1,8 @@
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
+from .construction_outbound import POSTED_EVENT
+
 
 class AccountMove(models.Model):
     _inherit = "account.move"
@@ -121,6 +123,18 @@ class AccountMove(models.Model):
                 False, event_type, move, move._construction_billing_event_payload()
             )
 
+    def _construction_outbound_payload(self):
+        payload = super()._construction_outbound_payload()
+        if self.construction_contract_id:
+            payload.update(self._construction_billing_event_payload())
+        return payload
+
+    def _construction_publish_posted(self):
+        """Automation rule "Send posted contract invoices"."""
+        self.filtered("construction_contract_id")._construction_billing_publish(
+            POSTED_EVENT
+        )
+
 
 class ConstructionContract(models.Model):
     _inherit = "construction.contract"
@@ -147,3 +161,26 @@ class ConstructionContract(models.Model):
             credits = lines.filtered(lambda line: line.balance < 0)
             if debits and credits:
                 (debits + credits).reconcile()
+
+    change_order_count = fields.Integer(compute="_compute_change_order_count")
+
+    def _compute_change_order_count(self):
+        counts = self.env["construction.budget"]._project_counts(
+            "construction.change.order", [("side", "=", "prime")], self.project_id
+        )
+        for contract in self:
+            contract.change_order_count = counts.get(contract.project_id, 0)
+
+    def action_view_construction_budget(self):
+        self.ensure_one()
+        return self.project_id.action_view_construction_budget()
+
+    def action_view_change_orders(self):
+        self.ensure_one()
+        action = self.project_id.action_view_change_orders()
+        action["domain"] = [
+            ("project_id", "=", self.project_id.id),
+            ("side", "=", "prime"),
+        ]
+        action["context"] = dict(action["context"], default_side="prime")
+        return action

@@ -23,33 +23,6 @@ class ConstructionBudget(models.Model):
         return self.project_id.action_view_construction_pay_applications()
 
 
-class ConstructionContract(models.Model):
-    _inherit = "construction.contract"
-
-    change_order_count = fields.Integer(compute="_compute_change_order_count")
-
-    def _compute_change_order_count(self):
-        counts = self.env["construction.budget"]._project_counts(
-            "construction.change.order", [("side", "=", "prime")], self.project_id
-        )
-        for contract in self:
-            contract.change_order_count = counts.get(contract.project_id, 0)
-
-    def action_view_construction_budget(self):
-        self.ensure_one()
-        return self.project_id.action_view_construction_budget()
-
-    def action_view_change_orders(self):
-        self.ensure_one()
-        action = self.project_id.action_view_change_orders()
-        action["domain"] = [
-            ("project_id", "=", self.project_id.id),
-            ("side", "=", "prime"),
-        ]
-        action["context"] = dict(action["context"], default_side="prime")
-        return action
-
-
 class ConstructionPayApplication(models.Model):
     _inherit = "construction.pay.application"
 

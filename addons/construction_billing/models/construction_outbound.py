@@ -5,22 +5,6 @@ CERTIFIED_EVENT = "billing.pay_application_certified"
 RETAINAGE_EVENT = "billing.retainage_released"
 
 
-class AccountMove(models.Model):
-    _inherit = "account.move"
-
-    def _construction_outbound_payload(self):
-        payload = super()._construction_outbound_payload()
-        if self.construction_contract_id:
-            payload.update(self._construction_billing_event_payload())
-        return payload
-
-    def _construction_publish_posted(self):
-        """Automation rule "Send posted contract invoices"."""
-        self.filtered("construction_contract_id")._construction_billing_publish(
-            POSTED_EVENT
-        )
-
-
 class ConstructionPayApplication(models.Model):
     """Outbound: certification (automation rule) and "Send to External System"."""
 

@@ -12,4 +12,3 @@ from . import construction_event
 from . import change_order_outbound
 from . import construction_reconciliation
 from . import change_order_sync_lock
-from . import construction_navigation

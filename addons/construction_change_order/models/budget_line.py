@@ -79,3 +79,10 @@ class ConstructionBudget(models.Model):
     def action_view_change_orders(self):
         self.ensure_one()
         return self.project_id.action_view_change_orders()
+
+    change_order_count = fields.Integer(compute="_compute_change_order_count")
+
+    def _compute_change_order_count(self):
+        counts = self._project_counts("construction.change.order")
+        for budget in self:
+            budget.change_order_count = counts.get(budget.project_id, 0)

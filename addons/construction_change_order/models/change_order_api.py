@@ -93,3 +93,7 @@ class ConstructionChangeOrder(models.Model):
                     status=self.status_id.name,
                 )
             )
+
+    def action_view_construction_budget(self):
+        self.ensure_one()
+        return self.project_id.action_view_construction_budget()

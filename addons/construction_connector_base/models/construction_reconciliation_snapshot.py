@@ -365,28 +365,3 @@ class ConstructionBackend(models.Model):
         )
         action["domain"] = [("backend_id", "=", self.id)]
         return action
-
-
-class ProjectProject(models.Model):
-    _inherit = "project.project"
-
-    def action_construction_reconcile(self):
-        """Reconcile this project now with every system reporting on it."""
-        self.ensure_one()
-        backends = (
-            self.env["construction.backend"]
-            .search([("company_id", "in", (self.company_id or self.env.companies).ids)])
-            .filtered(lambda backend: backend._reconciliation_has_source(self))
-        )
-        if not backends:
-            raise UserError(
-                _(
-                    "No external system reports figures for %(project)s.",
-                    project=self.display_name,
-                )
-            )
-        Run = self.env["construction.reconciliation.run"]
-        runs = Run.browse()
-        for backend in backends:
-            runs |= Run._reconcile(backend, project=self)
-        return runs._open_action()

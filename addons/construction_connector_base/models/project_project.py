@@ -1,4 +1,5 @@
 from odoo import _, fields, models
+from odoo.exceptions import UserError
 
 
 class ProjectProject(models.Model):
@@ -32,3 +33,24 @@ class ProjectProject(models.Model):
             "res_id": budget.id,
             "view_mode": "form",
         }
+
+    def action_construction_reconcile(self):
+        """Reconcile this project now with every system reporting on it."""
+        self.ensure_one()
+        backends = (
+            self.env["construction.backend"]
+            .search([("company_id", "in", (self.company_id or self.env.companies).ids)])
+            .filtered(lambda backend: backend._reconciliation_has_source(self))
+        )
+        if not backends:
+            raise UserError(
+                _(
+                    "No external system reports figures for %(project)s.",
+                    project=self.display_name,
+                )
+            )
+        Run = self.env["construction.reconciliation.run"]
+        runs = Run.browse()
+        for backend in backends:
+            runs |= Run._reconcile(backend, project=self)
+        return runs._open_action()

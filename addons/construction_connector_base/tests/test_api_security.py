@@ -147,6 +147,13 @@ class TestApiSecurity(HttpCase):
         self.assertTrue(user.share)
         self.assertFalse(user.has_group("base.group_user"))
         db = self.env.cr.dbname
+        # another system's event (an id that exists, of company B)
+        event_b, _created = self.Event.with_user(self.backend_b.user_id)._receive(
+            self.backend_b,
+            "cost_code.upsert",
+            "b-1",
+            cost_code_payload("pm-b1", "03-351"),
+        )
         # the API key is no web password
         login = self.url_open(
             "/web/session/authenticate",
@@ -178,7 +185,7 @@ class TestApiSecurity(HttpCase):
             # it reads its own outbound messages (outbox API), never writes them
             ("construction.outbox.message", "write", [[1], {"state": "done"}]),
             ("construction.backend", "write", [[self.backend_a.id], {"rate_limit": 0}]),
-            ("construction.event", "write", [[1], {"state": "done"}]),
+            ("construction.event", "write", [[event_b.id], {"state": "done"}]),
             ("ir.config_parameter", "get_param", ["database.secret"]),
             (
                 "res.users",

@@ -4,6 +4,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero
 
+from .construction_outbound import SUB_RETAINAGE_EVENT
+
 MATCH_STATES = [
     ("none", "No Purchase Order"),
     ("matched", "Matched"),
@@ -525,3 +527,58 @@ class AccountMove(models.Model):
         if purchase_lines:
             purchase_lines._construction_refresh_budgets()
         return result
+
+    def _construction_outbound_payload(self):
+        payload = super()._construction_outbound_payload()
+        orders = self.invoice_line_ids.purchase_line_id.order_id
+        payload["purchase_orders"] = sorted(orders.mapped("name"))
+        payload["subcontract_pay_application"] = (
+            self.construction_sub_pay_app_id.name or None
+        )
+        return payload
+
+    def _post(self, soft=True):
+        posted = super()._post(soft=soft)
+        posted._construction_publish_retainage_released()
+        return posted
+
+    def _construction_publish_retainage_released(self):
+        """``purchase_order.retainage_released``: a vendor bill releasing
+        retainage held on a subcontract was posted (one event per order)."""
+        lines = self.invoice_line_ids.filtered(
+            lambda line: (
+                line.construction_retainage_kind == "release"
+                and line.construction_retainage_order_id
+            )
+        )
+        if not lines:
+            return
+        Event = self.env["construction.event"]
+        for move in lines.move_id:
+            move_lines = lines.filtered(lambda line, m=move: line.move_id == m)
+            for order in move_lines.construction_retainage_order_id:
+                currency = order.company_id.currency_id
+                released = currency.round(
+                    sum(
+                        move_lines.filtered(
+                            lambda line, o=order: (
+                                line.construction_retainage_order_id == o
+                            )
+                        ).mapped("balance")
+                    )
+                )
+                Event._publish(
+                    False,
+                    SUB_RETAINAGE_EVENT,
+                    order,
+                    {
+                        "order": order.name,
+                        "vendor": order.partner_id.name,
+                        "project": order.project_id.name or None,
+                        "bill": move.name,
+                        "date": str(move.invoice_date or move.date),
+                        "currency": currency.name,
+                        "amount_released": released,
+                        "retainage_held_after": order.construction_retainage_balance,
+                    },
+                )

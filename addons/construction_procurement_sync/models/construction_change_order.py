@@ -267,3 +267,7 @@ class ConstructionChangeOrder(models.Model):
             )
         requests.filtered(lambda r: r.state in ("draft", "rejected")).unlink()
         requests.exists().write({"state": "rejected"})
+
+    def action_view_purchase_order(self):
+        self.ensure_one()
+        return self.purchase_order_id.get_formview_action()

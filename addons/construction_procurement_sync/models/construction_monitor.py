@@ -17,12 +17,15 @@ class ConstructionMonitorTile(models.TransientModel):
         """Purchase orders whose outbound message is not delivered after the
         configured delay (Settings > Purchase > Construction)."""
         minutes = self._param_int("monitor_po_delay_minutes", 30)
-        limit = fields.Datetime.now() - timedelta(minutes=minutes)
         domain = self._company_domain() + [
             ("res_model", "=", "purchase.order"),
             ("state", "in", UNDELIVERED_STATES),
-            ("create_date", "<", fields.Datetime.to_string(limit)),
         ]
+        if minutes > 0:
+            # (with no delay allowed, every undelivered order is late, even one
+            # created within the current second)
+            limit = fields.Datetime.now() - timedelta(minutes=minutes)
+            domain.append(("create_date", "<", fields.Datetime.to_string(limit)))
         Outbox = self.env["construction.outbox.message"]
         groups = Outbox._read_group(domain, ["state"], ["__count"])
         counts = dict(groups)
