@@ -1,7 +1,7 @@
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
-from .construction_outbound import POSTED_EVENT
+POSTED_EVENT = "billing.invoice_posted"
 
 
 class AccountMove(models.Model):

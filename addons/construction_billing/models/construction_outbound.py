@@ -1,6 +1,5 @@
 from odoo import fields, models
 
-POSTED_EVENT = "billing.invoice_posted"
 CERTIFIED_EVENT = "billing.pay_application_certified"
 RETAINAGE_EVENT = "billing.retainage_released"
 

@@ -4,7 +4,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero
 
-from .construction_outbound import SUB_RETAINAGE_EVENT
+SUB_RETAINAGE_EVENT = "purchase_order.retainage_released"
+
 
 MATCH_STATES = [
     ("none", "No Purchase Order"),

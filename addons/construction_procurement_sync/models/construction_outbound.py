@@ -2,7 +2,6 @@ from odoo import fields, models
 
 CONFIRMED_EVENT = "purchase_order.confirmed"
 SUB_APPROVED_EVENT = "subcontract_invoice.approved"
-SUB_RETAINAGE_EVENT = "purchase_order.retainage_released"
 
 
 class PurchaseOrder(models.Model):
