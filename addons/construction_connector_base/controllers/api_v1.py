@@ -78,6 +78,18 @@ def _check_json_values(value, pointer, depth, errors):
             )
 
 
+def api_route(path, method=None):
+    """Route of the API under ``PREFIX``: plain HTTP with JSON bodies, our own API-key
+    authentication (``auth="none"``), no session, no CSRF; POST routes write."""
+    routing = {"type": "http", "auth": "none", "csrf": False, "save_session": False}
+    if method:
+        routing["methods"] = [method]
+    if method == "POST":
+        routing["readonly"] = False
+    paths = [PREFIX + p for p in path] if isinstance(path, list) else PREFIX + path
+    return http.route(paths, **routing)
+
+
 class ApiProblem(Exception):
     """An RFC 9457 problem: status, type slug, title, detail, extra members."""
 
@@ -131,130 +143,49 @@ def _param(name, default):
 class ConstructionApiV1(http.Controller):
     # ---- routes ----
 
-    @http.route(
-        f"{PREFIX}/events/<string:event_type>",
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        save_session=False,
-        readonly=False,
-    )
+    @api_route("/events/<string:event_type>", "POST")
     def post_event(self, event_type, **kwargs):
         return self._dispatch(self._post_event, event_type)
 
-    @http.route(
-        f"{PREFIX}/events/<string:event_type>/batch",
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        save_session=False,
-        readonly=False,
-    )
+    @api_route("/events/<string:event_type>/batch", "POST")
     def post_batch(self, event_type, **kwargs):
         return self._dispatch(self._post_batch, event_type)
 
-    @http.route(
-        f"{PREFIX}/events/<int:event_id>",
-        type="http",
-        auth="none",
-        methods=["GET"],
-        csrf=False,
-        save_session=False,
-    )
+    @api_route("/events/<int:event_id>", "GET")
     def get_event(self, event_id, **kwargs):
         return self._dispatch(self._get_event, event_id)
 
-    @http.route(
-        f"{PREFIX}/events/<int:event_id>/replay",
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        save_session=False,
-        readonly=False,
-    )
+    @api_route("/events/<int:event_id>/replay", "POST")
     def replay_event(self, event_id, **kwargs):
         return self._dispatch(self._replay_event, event_id)
 
-    @http.route(
-        f"{PREFIX}/outbox",
-        type="http",
-        auth="none",
-        methods=["GET"],
-        csrf=False,
-        save_session=False,
-    )
+    @api_route("/outbox", "GET")
     def list_outbox(self, **kwargs):
         return self._dispatch(self._list_outbox)
 
-    @http.route(
-        f"{PREFIX}/outbox/<int:message_id>",
-        type="http",
-        auth="none",
-        methods=["GET"],
-        csrf=False,
-        save_session=False,
-    )
+    @api_route("/outbox/<int:message_id>", "GET")
     def get_outbox_message(self, message_id, **kwargs):
         return self._dispatch(self._get_outbox_message, message_id)
 
-    @http.route(
-        f"{PREFIX}/outbox/<int:message_id>/replay",
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        save_session=False,
-        readonly=False,
-    )
+    @api_route("/outbox/<int:message_id>/replay", "POST")
     def replay_outbox_message(self, message_id, **kwargs):
         return self._dispatch(self._replay_outbox_message, message_id)
 
-    @http.route(
-        f"{PREFIX}/health",
-        type="http",
-        auth="none",
-        methods=["GET"],
-        csrf=False,
-        save_session=False,
-    )
+    @api_route("/health", "GET")
     def health(self, **kwargs):
         return self._dispatch(self._health)
 
-    @http.route(
-        f"{PREFIX}/reconciliation/snapshot",
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        save_session=False,
-        readonly=False,
-    )
+    @api_route("/reconciliation/snapshot", "POST")
     def post_reconciliation_snapshot(self, **kwargs):
         return self._dispatch(self._post_reconciliation_snapshot)
 
-    @http.route(
-        f"{PREFIX}/openapi.json",
-        type="http",
-        auth="none",
-        methods=["GET"],
-        csrf=False,
-        save_session=False,
-    )
+    @api_route("/openapi.json", "GET")
     def openapi(self, **kwargs):
         # sudo: the document only lists the registered event types and schemas.
         document = request.env["construction.event"].sudo()._openapi()
         return _json_response(document, 200)
 
-    @http.route(
-        [PREFIX, f"{PREFIX}/<path:rest>"],
-        type="http",
-        auth="none",
-        csrf=False,
-        save_session=False,
-    )
+    @api_route(["", "/<path:rest>"])
     def not_found(self, rest=None, **kwargs):
         """Any other path or method under the API answers a problem, not a page."""
         return _problem_response(
