@@ -5,6 +5,7 @@ answers an RFC 9457 ``application/problem+json`` body. Requests run as the
 backend's integration user (Odoo API key as ``Authorization: Bearer``).
 """
 
+import hashlib
 import json
 import logging
 import secrets
@@ -14,6 +15,9 @@ import psycopg2
 from odoo import http
 from odoo.http import request
 from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
+from odoo.tools import SQL
+
+from odoo.addons.base.models.res_users import INDEX_SIZE, KEY_CRYPT_CONTEXT
 
 from ..tools.exceptions import IdempotencyConflict, ReconciliationRunning
 from ..tools.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -76,6 +80,47 @@ def _check_json_values(value, pointer, depth, errors):
             errors.append(
                 {"pointer": pointer, "detail": "Integer out of range (32 bits)."}
             )
+
+
+# Stored API-key hashes this worker has verified, by (database, sha256 of the key).
+# pbkdf2 makes every verification cost tens of milliseconds by design; a key already
+# verified against a stored hash is accepted again while that very row still passes
+# Odoo's own conditions (active user, scope, not expired): revoking, expiring or
+# deactivating takes effect at once, and only hashes are kept in memory.
+_VERIFIED_KEYS = {}
+_VERIFIED_KEYS_MAX = 1024
+
+
+def _api_key_uid(env, key):
+    """The user of an RPC-scope API key, or None: res.users.apikeys._check_credentials
+    (same query) without re-running pbkdf2 for a key this worker already verified."""
+    env.cr.execute(
+        SQL(
+            """
+            SELECT k.user_id, k.key
+              FROM res_users_apikeys k
+              JOIN res_users u ON u.id = k.user_id
+             WHERE u.active AND k.index = %s
+               AND (k.scope IS NULL OR k.scope = 'rpc')
+               AND (k.expiration_date IS NULL
+                    OR k.expiration_date >= now() at time zone 'utc')
+            """,
+            key[:INDEX_SIZE],
+        )
+    )
+    rows = env.cr.fetchall()
+    cache_key = (env.cr.dbname, hashlib.sha256(key.encode()).digest())
+    known = _VERIFIED_KEYS.get(cache_key)
+    for uid, stored in rows:
+        if known and stored == known:
+            return uid
+    for uid, stored in rows:
+        if KEY_CRYPT_CONTEXT.verify(key, stored):
+            if len(_VERIFIED_KEYS) >= _VERIFIED_KEYS_MAX:
+                _VERIFIED_KEYS.clear()
+            _VERIFIED_KEYS[cache_key] = stored
+            return uid
+    return None
 
 
 def api_route(path, method=None):
@@ -228,10 +273,7 @@ class ConstructionApiV1(http.Controller):
             raise ApiProblem(
                 401, "unauthorized", "Unauthorized", "Missing bearer API key."
             )
-        # sudo: credential check only (Odoo's own API-key verification).
-        uid = request.env(su=True)["res.users.apikeys"]._check_credentials(
-            scope="rpc", key=key.strip()
-        )
+        uid = _api_key_uid(request.env, key.strip())
         if not uid:
             raise ApiProblem(401, "unauthorized", "Unauthorized", "Invalid API key.")
         request.update_env(user=uid)

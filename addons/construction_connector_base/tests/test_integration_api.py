@@ -4,6 +4,7 @@ from unittest.mock import patch
 
 from odoo.tests import HttpCase, tagged
 
+from ..controllers import api_v1
 from ..tools import signing
 from .common_integration import cost_code_payload, make_backend, run_pending_jobs
 
@@ -340,3 +341,25 @@ class TestIntegrationApi(HttpCase):
         self.assertIn(f"{API}/events/cost_code.upsert/batch", document["paths"])
         schema = document["components"]["schemas"]["cost_code.upsert"]
         self.assertEqual(schema["required"], ["external_id", "code", "name", "version"])
+
+    def test_verified_key_remembered_until_revoked(self):
+        """pbkdf2 runs once per key and worker; a revoked key is refused at once."""
+        api_v1._VERIFIED_KEYS.clear()
+        real = api_v1.KEY_CRYPT_CONTEXT
+        calls = []
+
+        class CountingContext:
+            def verify(self, secret, stored):
+                calls.append(stored)
+                return real.verify(secret, stored)
+
+        with patch.object(api_v1, "KEY_CRYPT_CONTEXT", CountingContext()):
+            self.assertEqual(self._get("/health").status_code, 200)
+            self.assertEqual(self._get("/health").status_code, 200)
+            self.assertEqual(len(calls), 1)
+            # same index, other secret: verified (and refused), never taken from memory
+            wrong = self.key[:8] + "0" * (len(self.key) - 8)
+            self.assertProblem(self._get("/health", key=wrong), 401, "unauthorized")
+            self.assertEqual(len(calls), 2)
+            self.backend.action_revoke_api_keys()
+            self.assertProblem(self._get("/health"), 401, "unauthorized")
