@@ -21,6 +21,7 @@ from ..tools.exceptions import (
     RetryableJobError,
 )
 from ..tools.openapi import build_openapi
+from .queue_job import UNSTARTED_JOB_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -65,7 +66,6 @@ DIFF_FIELD_TYPES = (
     "datetime",
     "selection",
 )
-ACTIVE_JOB_STATES = ("wait_dependencies", "pending", "enqueued")
 PARAM_PREFIX = "construction_connector_base."
 REQUIRED_RE = re.compile(r"^'(.+)' is a required property$")
 
@@ -488,11 +488,9 @@ class ConstructionEvent(models.Model):
 
     def _requeue(self, eta=None, state="queued"):
         """Detach and cancel the pending job, then enqueue a fresh one."""
-        for event in self:
-            job = event.job_id.sudo()  # sudo: queue.job is a technical table
-            event._write_state({"job_id": False})
-            if job.state in ACTIVE_JOB_STATES:
-                job.button_cancelled()
+        jobs = self.job_id.sudo()  # sudo: queue.job is a technical table
+        self._write_state({"job_id": False})
+        jobs._cancel_unstarted()
         self._enqueue(eta=eta, state=state)
 
     def _write_state(self, vals):
@@ -780,11 +778,9 @@ class ConstructionEvent(models.Model):
         self.filtered(
             lambda e: e.state == "awaiting_approval"
         )._close_approval_activity(_("Cancelled"))
-        for event in self:
-            job = event.job_id.sudo()  # sudo: technical queue table
-            event._write_state({"state": "cancelled", "job_id": False})
-            if job.state in ACTIVE_JOB_STATES:
-                job.button_cancelled()
+        jobs = self.job_id.sudo()  # sudo: queue.job is a technical table
+        self._write_state({"state": "cancelled", "job_id": False})
+        jobs._cancel_unstarted()
         return True
 
     def action_open_result(self):
@@ -1177,6 +1173,50 @@ class ConstructionEvent(models.Model):
         """The OpenAPI 3.1 document generated from the event-type registry."""
         return build_openapi(self._event_types())
 
+    # ---- JOB STATE ----
+
+    def _sync_with_job(self, job):
+        """Follow the processing job (called from queue.job.write).
+
+        started -> processing; postponed after a RetryableJobError -> failed
+        (retrying); requeued by hand in Job Queue -> queued (a replay); failed
+        (retries exhausted or crash) -> dead; cancelled -> cancelled.
+        """
+        self.ensure_one()
+        vals = {}
+        if job.state == "started" and self.state in ("queued", "failed", "parked"):
+            vals = {"state": "processing"}
+        elif job.state in ("pending", "enqueued") and self.state == "processing":
+            if job.retry:  # postponed by a RetryableJobError
+                vals = {
+                    "state": "failed",
+                    "last_error": job.result or job.exc_message,
+                    "attempts": self.attempts + 1,
+                    "processed_date": fields.Datetime.now(),
+                }
+            else:  # requeued (stuck job found by the garbage collector)
+                vals = {"state": "queued"}
+        elif (
+            job.state == "pending" and not job.retry and self.state in REPLAYABLE_STATES
+        ):
+            vals = {"state": "queued", "replay_count": self.replay_count + 1}
+        elif job.state == "failed" and self.state in (
+            "queued",
+            "processing",
+            "failed",
+            "parked",
+        ):
+            vals = {
+                "state": "dead",
+                "last_error": job.exc_message or job.exc_name,
+                "attempts": self.attempts + 1,
+                "processed_date": fields.Datetime.now(),
+            }
+        elif job.state == "cancelled" and self.state in ("queued", "failed", "parked"):
+            vals = {"state": "cancelled"}
+        if vals:
+            self.write(vals)
+
     # ---- CRONS ----
 
     @api.model
@@ -1184,7 +1224,7 @@ class ConstructionEvent(models.Model):
         """Parked events without a pending job get one: none is ever dropped."""
         parked = self.search([("state", "=", "parked")])
         orphans = parked.filtered(
-            lambda e: e.job_id.sudo().state not in ACTIVE_JOB_STATES + ("started",)
+            lambda e: e.job_id.sudo().state not in UNSTARTED_JOB_STATES + ("started",)
         )
         orphans._requeue(state="parked")
 

@@ -28,7 +28,6 @@ REPLAYABLE_STATES = ("failed", "dead")
 CANCELLABLE_STATES = ("pending", "retrying", "failed", "dead")
 # Messages of the same backend and entity that block newer ones until settled.
 UNSETTLED_STATES = ("pending", "sending", "retrying", "failed", "dead")
-ACTIVE_JOB_STATES = ("pending", "enqueued", "wait_dependencies")
 RETRYABLE_STATUSES = (408, 429)
 MAX_RESPONSE_CHARS = 2000
 # Prefix of the job result when a message waits for an older one (not an attempt).
@@ -370,8 +369,8 @@ class ConstructionOutboxMessage(models.Model):
                     msgs=", ".join(not_replayable.mapped("display_name")),
                 )
             )
+        jobs = self.job_id.sudo()  # sudo: queue.job is a technical table
         for message in self:
-            job = message.job_id.sudo()  # sudo: technical queue table
             message._write_state(
                 {
                     "state": "pending",
@@ -379,8 +378,7 @@ class ConstructionOutboxMessage(models.Model):
                     "job_id": False,
                 }
             )
-            if job.state in ACTIVE_JOB_STATES:
-                job.button_cancelled()
+        jobs._cancel_unstarted()
         self._enqueue()
         return True
 
@@ -394,11 +392,9 @@ class ConstructionOutboxMessage(models.Model):
                     msgs=", ".join(not_cancellable.mapped("display_name")),
                 )
             )
-        for message in self:
-            job = message.job_id.sudo()  # sudo: technical queue table
-            message._write_state({"state": "cancelled", "job_id": False})
-            if job.state in ACTIVE_JOB_STATES:
-                job.button_cancelled()
+        jobs = self.job_id.sudo()  # sudo: queue.job is a technical table
+        self._write_state({"state": "cancelled", "job_id": False})
+        jobs._cancel_unstarted()
         return True
 
     def action_open_record(self):
