@@ -43,6 +43,13 @@ class ConstructionPayApplication(models.Model):
     date = fields.Date(
         string="Application Date", required=True, default=fields.Date.context_today
     )
+    accounting_date = fields.Date(
+        copy=False,
+        tracking=True,
+        help="Date the invoice is recorded in the ledger (its posting period), "
+        "when it differs from the application date; set by the accounting approver "
+        "who accepts a staged progress claim. Empty: the application date.",
+    )
     previous_id = fields.Many2one(
         "construction.pay.application",
         string="Previous Application",
@@ -770,10 +777,14 @@ class ConstructionPayApplication(models.Model):
     # ------------------------------------------------------------------
     # Accounting
     # ------------------------------------------------------------------
+    def _construction_set_accounting_date(self, date):
+        """Accounting approval of a staged progress claim: its posting date."""
+        self.filtered(lambda app: not app.invoice_id).accounting_date = date
+
     def _prepare_invoice(self):
         self.ensure_one()
         contract = self.contract_id
-        return {
+        vals = {
             "move_type": "out_invoice",
             "partner_id": contract.partner_id.id,
             "journal_id": contract.journal_id.id,
@@ -791,6 +802,9 @@ class ConstructionPayApplication(models.Model):
             "construction_pay_application_id": self.id,
             "invoice_line_ids": [],
         }
+        if self.accounting_date:
+            vals["date"] = self.accounting_date
+        return vals
 
     def _prepare_retainage_move_line(self):
         self.ensure_one()

@@ -1,3 +1,5 @@
+from datetime import date
+
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 
@@ -49,6 +51,23 @@ class TestBillingStaging(BillingCommon):
             },
         )
         return event
+
+    def test_accepted_progress_claim_invoiced_on_the_approved_date(self):
+        event = self._receive("k-1", 25.0)
+        run_pending_jobs(self.env)
+        self.assertTrue(event._takes_accounting_date())
+        event.with_user(self.approver)._accept(accounting_date=date(2026, 2, 3))
+        self.assertEqual(run_pending_jobs(self.env), ["done"])
+        app = self.contract.pay_application_ids
+        self.assertEqual(app.accounting_date, date(2026, 2, 3))
+        app.date = date(2026, 1, 31)
+        invoice = self._certify(app)
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(invoice.invoice_date, date(2026, 1, 31))
+        self.assertEqual(invoice.date, date(2026, 2, 3))
+        # Once invoiced, a later approval cannot move the posting date.
+        app._construction_set_accounting_date(date(2026, 3, 1))
+        self.assertEqual(app.accounting_date, date(2026, 2, 3))
 
     def test_progress_staged_accepted_and_locked(self):
         event = self._receive("k-1", 25.0)

@@ -94,6 +94,13 @@ class TestChangeOrderStaging(ChangeOrderCommon):
         )
         self.assertEqual(staged, event)
         self.assertEqual(event._to_api()["approval"]["decision"], "pending")
+        # A change order has no posting date: the wizard does not ask for one.
+        wizard = (
+            self.env["construction.event.approval.wizard"]
+            .with_user(self.approver)
+            .create({"event_ids": [(6, 0, event.ids)], "decision": "accepted"})
+        )
+        self.assertFalse(wizard.takes_accounting_date)
 
     def test_other_event_types_post_directly(self):
         self.backend.approval_policy_ids.policy = "direct"

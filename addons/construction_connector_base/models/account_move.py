@@ -8,6 +8,11 @@ class AccountMove(models.Model):
     _name = "account.move"
     _inherit = ["account.move", "construction.outbound.mixin"]
 
+    def _construction_set_accounting_date(self, date):
+        """Accounting approval of a staged supplier invoice: its posting date
+        (drafts only; a posted entry keeps the date it was posted with)."""
+        self.filtered(lambda move: move.state == "draft").date = date
+
     def _construction_outbound_event_type(self):
         return "invoice.sync"
 

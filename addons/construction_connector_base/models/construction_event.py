@@ -11,7 +11,7 @@ from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.sql_db import db_connect
-from odoo.tools import SQL, float_compare, html2plaintext, mute_logger
+from odoo.tools import SQL, float_compare, format_date, html2plaintext, mute_logger
 
 from ..tools.event_types import EventType
 from ..tools.exceptions import (
@@ -160,6 +160,13 @@ class ConstructionEvent(models.Model):
         copy=False,
         help="The approver's comment: logged on the resulting document when "
         "accepted, sent back to the external system when rejected.",
+    )
+    approval_accounting_date = fields.Date(
+        string="Approved Accounting Date",
+        readonly=True,
+        copy=False,
+        help="Odoo-side data added by the approver: the date the resulting bill, "
+        "invoice or claim is recorded in the ledger (its posting period).",
     )
     approval_message_id = fields.Many2one(
         comodel_name="construction.outbox.message",
@@ -545,7 +552,7 @@ class ConstructionEvent(models.Model):
             }
         )
         if state == "done":
-            self._log_approval(records)
+            self._apply_approval(records)
         return _("%(state)s: %(records)s", state=state, records=records)
 
     def _derive_project(self, etype, records=None):
@@ -842,23 +849,28 @@ class ConstructionEvent(models.Model):
                 )
             )
 
-    def _approval_vals(self, decision, comment):
+    def _approval_vals(self, decision, comment, accounting_date=False):
         return {
             "approval_decision": decision,
             "approval_user_id": self.env.uid,
             "approval_date": fields.Datetime.now(),
             "approval_comment": (comment or "").strip() or False,
+            "approval_accounting_date": accounting_date or False,
         }
 
-    def _accept(self, comment=False):
+    def _accept(self, comment=False, accounting_date=False):
         """Accept staged events: processed through the normal job path.
 
-        ``comment`` (Odoo-side information the source does not know) is kept on
-        the event and logged on the resulting document once processed.
+        Odoo-side information the source does not know is kept on the event and
+        applied to the resulting document once processed: ``comment`` is logged on
+        it, ``accounting_date`` (the posting period) is set on the documents that
+        take one (see ``_construction_set_accounting_date``).
         """
         self._check_approver()
         self._check_awaiting_approval(lock=True)
-        self._write_state(self._approval_vals("accepted", comment))
+        if accounting_date:
+            self._check_accounting_date(accounting_date)
+        self._write_state(self._approval_vals("accepted", comment, accounting_date))
         self._close_approval_activity(_("Accepted"), comment)
         self._enqueue()
         return True
@@ -966,21 +978,74 @@ class ConstructionEvent(models.Model):
             "decided_at": fields.Datetime.to_string(self.approval_date),
         }
 
-    def _log_approval(self, records):
-        """Log the approver's acceptance and comment on the resulting document."""
+    def _takes_accounting_date(self):
+        """Whether the documents these events produce take an accounting date."""
+        types = self._event_types()
+        return any(
+            (etype := types.get(event.event_type))
+            and etype.model
+            and hasattr(self.env[etype.model], "_construction_set_accounting_date")
+            for event in self
+        )
+
+    def _check_accounting_date(self, accounting_date):
+        """An approved accounting date must fall in an open period."""
+        for company in self.company_id:
+            lock_date = max(
+                filter(
+                    None,
+                    [
+                        company.fiscalyear_lock_date,
+                        # Odoo 18's hard lock date (absent from older snapshots)
+                        getattr(company, "hard_lock_date", False),
+                    ],
+                ),
+                default=False,
+            )
+            if lock_date and accounting_date <= lock_date:
+                raise UserError(
+                    _(
+                        "The accounting date %(date)s falls in a locked period of "
+                        "%(company)s (locked up to %(lock)s).",
+                        date=format_date(self.env, accounting_date),
+                        company=company.name,
+                        lock=format_date(self.env, lock_date),
+                    )
+                )
+
+    def _apply_approval(self, records):
+        """Apply the approver's Odoo-side data to the resulting documents: the
+        accounting date where they take one, the acceptance and comment logged."""
         self.ensure_one()
         if self.approval_decision != "accepted" or not records:
             return
+        if self.approval_accounting_date and hasattr(
+            records, "_construction_set_accounting_date"
+        ):
+            # sudo: the date an accounting approver decided, applied by the job to
+            # the documents it has just written.
+            records.sudo()._construction_set_accounting_date(
+                self.approval_accounting_date
+            )
         if not hasattr(records, "_message_log"):
             return
-        body = Markup("%s<br/>%s") % (
+        lines = [
             _(
                 "Accepted by %(user)s (accounting approval of %(event)s).",
                 user=self.approval_user_id.name,
                 event=self.display_name,
-            ),
-            self.approval_comment or "",
-        )
+            )
+        ]
+        if self.approval_accounting_date:
+            lines.append(
+                _(
+                    "Accounting date: %(date)s",
+                    date=format_date(self.env, self.approval_accounting_date),
+                )
+            )
+        if self.approval_comment:
+            lines.append(self.approval_comment)
+        body = Markup("<br/>").join(lines)
         # sudo: the integration user logs the approver's audit note on the
         # document it just wrote; nothing is read back.
         for record in records.sudo():

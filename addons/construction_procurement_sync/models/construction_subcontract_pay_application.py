@@ -105,6 +105,13 @@ class ConstructionSubcontractPayApplication(models.Model):
     bill_id = fields.Many2one(
         comodel_name="account.move", string="Vendor Bill", readonly=True, copy=False
     )
+    accounting_date = fields.Date(
+        copy=False,
+        tracking=True,
+        help="Date the vendor bill is recorded in the ledger (its posting period), "
+        "when it differs from the period end; set by the accounting approver who "
+        "accepts a staged requisition. Empty: the period end.",
+    )
     amount_scheduled = fields.Monetary(compute="_compute_totals", store=True)
     amount_this_period = fields.Monetary(
         string="Billed This Period", compute="_compute_totals", store=True
@@ -696,6 +703,10 @@ class ConstructionSubcontractPayApplication(models.Model):
                 )
             )
 
+    def _construction_set_accounting_date(self, date):
+        """Accounting approval of a staged requisition: its bill's posting date."""
+        self.filtered(lambda app: not app.bill_id).accounting_date = date
+
     def _create_bill(self):
         self.ensure_one()
         order = self.order_id
@@ -749,23 +760,20 @@ class ConstructionSubcontractPayApplication(models.Model):
             )
         if not lines:
             raise UserError(_("%(app)s bills nothing.", app=self.name))
-        return (
-            self.env["account.move"]
-            .with_company(order.company_id)
-            .create(
-                {
-                    "move_type": "in_invoice",
-                    "partner_id": order.partner_id.id,
-                    "company_id": order.company_id.id,
-                    "currency_id": self.currency_id.id,
-                    "invoice_origin": order.name,
-                    "ref": self.name,
-                    "invoice_date": self.period_end,
-                    "construction_sub_pay_app_id": self.id,
-                    "invoice_line_ids": lines,
-                }
-            )
-        )
+        vals = {
+            "move_type": "in_invoice",
+            "partner_id": order.partner_id.id,
+            "company_id": order.company_id.id,
+            "currency_id": self.currency_id.id,
+            "invoice_origin": order.name,
+            "ref": self.name,
+            "invoice_date": self.period_end,
+            "construction_sub_pay_app_id": self.id,
+            "invoice_line_ids": lines,
+        }
+        if self.accounting_date:
+            vals["date"] = self.accounting_date
+        return self.env["account.move"].with_company(order.company_id).create(vals)
 
 
 class ConstructionSubcontractPayApplicationLine(models.Model):

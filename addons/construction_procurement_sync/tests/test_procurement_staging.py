@@ -98,6 +98,59 @@ class TestProcurementStaging(ProcurementCommon):
         line.write({"rejected": True, "rejection_reason": "Not installed"})
         self.assertEqual(app.amount_this_period, 0.0)
 
+    def test_accepted_with_accounting_date_posts_bill_in_that_period(self):
+        """The approver adds Odoo-side data: the bill of a March requisition,
+        received after the March close, is recorded on 5 April."""
+        event, _created = self.Event._receive(
+            self.backend,
+            "subcontract_invoice.upsert",
+            "req-1",
+            self._requisition(1, 4000),
+        )
+        wizard = (
+            self.env["construction.event.approval.wizard"]
+            .with_user(self.approver)
+            .create({"event_ids": [(6, 0, event.ids)], "decision": "accepted"})
+        )
+        self.assertTrue(wizard.takes_accounting_date)
+        # A date in a locked period is refused; the event stays staged.
+        # (set in SQL: closing the period for real would first ask to reconcile
+        # the demo bank statements)
+        self.env.cr.execute(
+            "UPDATE res_company SET fiscalyear_lock_date = '2026-03-31' WHERE id = %s",
+            [self.company.id],
+        )
+        self.company.invalidate_recordset(["fiscalyear_lock_date"])
+        wizard.accounting_date = "2026-03-31"
+        with self.assertRaisesRegex(UserError, "locked period"):
+            wizard.action_confirm()
+        event.invalidate_recordset()
+        self.assertEqual(event.state, "awaiting_approval")
+        self.assertFalse(event.approval_decision)
+        wizard.accounting_date = "2026-04-05"
+        wizard.comment = "Received after the March close"
+        wizard.action_confirm()
+        run_pending_jobs(self.env)
+        event.invalidate_recordset()
+        self.assertEqual(event.state, "done", event.last_error)
+        self.assertEqual(str(event.approval_accounting_date), "2026-04-05")
+        app = self._apps()
+        self.assertEqual(str(app.accounting_date), "2026-04-05")
+        log = app.message_ids.filtered(
+            lambda m: "Received after the March close" in (m.body or "")
+        )
+        self.assertEqual(len(log), 1)
+        self.assertIn("Accounting date", log.body)
+        app.action_submit()
+        app.action_approve()
+        bill = app.bill_id
+        self.assertEqual(str(bill.invoice_date), "2026-03-31")
+        self.assertEqual(str(bill.date), "2026-04-05")
+        bill.action_post()
+        self.assertEqual(str(bill.date), "2026-04-05")
+        self.assertEqual(set(bill.line_ids.mapped("date")), {bill.date})
+        self.assertEqual(bill.amount_total, 3600.0)
+
     def test_staged_requisition_rejected(self):
         event, _created = self.Event._receive(
             self.backend,
