@@ -1,6 +1,7 @@
+from datetime import date
 from unittest.mock import patch
 
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.construction_connector_base.tests.common_integration import (
     make_backend,
@@ -236,6 +237,28 @@ class TestProcurementEvents(ProcurementCommon):
         self.assertEqual(bill.state, "cancel")
         # Nothing was committed or spent by the draft bill.
         self.assertEqual(self._budget_amounts(self.line_concrete), (500.0, 0.0))
+
+    def test_staged_supplier_invoice_accepted_with_accounting_date(self):
+        self.backend.approval_policy_ids = [
+            (0, 0, {"event_type": "supplier_invoice.status", "policy": "stage"})
+        ]
+        approver = new_test_user(
+            self.env,
+            login="si_accounting_approver",
+            groups="construction_connector_base.group_construction_accounting_approver",
+        )
+        event = self._send("supplier_invoice.status", "si-1", self._invoice(1))
+        self.assertEqual(event.state, "awaiting_approval")
+        self.assertFalse(event._result_records())
+        event.with_user(approver)._accept("February cut-off", date(2026, 3, 2))
+        run_pending_jobs(self.env)
+        event.invalidate_recordset()
+        self.assertEqual(event.state, "done", event.last_error)
+        bill = event._result_records()
+        self.assertEqual(bill.state, "draft")
+        self.assertEqual(bill.invoice_date, date(2026, 2, 1))
+        self.assertEqual(bill.date, date(2026, 3, 2))
+        self.assertEqual(bill.amount_untaxed, 250.0)
 
     def test_supplier_invoice_bad_input(self):
         status_first = self._send(
