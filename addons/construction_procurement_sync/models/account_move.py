@@ -40,23 +40,25 @@ class AccountMoveLine(models.Model):
         return super().action_register_payment()
 
     def reconcile(self):
-        """Subcontractor bills paid by reconciliation (an outstanding payment
-        added on the bill, journal items reconciled by hand, a bank statement
-        line) pass the payment checks of Register Payment too. Credit notes and
-        other entries are not payments and are not checked."""
+        """Vendor bills paid by reconciliation (an outstanding payment added on
+        the bill, journal items reconciled by hand, a bank statement line) pass
+        the payment checks of Register Payment too: three-way match, and for
+        subcontractor bills compliance and lien waivers. Credit notes and other
+        entries are not payments and are not checked."""
         if self.env.context.get(PAYMENT_CHECKED):
             return super().reconcile()
         moves = self.move_id
-        bills = moves._construction_subcontract_bills()
+        bills = moves.filtered(lambda m: m.is_purchase_document())
         payments = (moves - bills).filtered(
             lambda m: m.origin_payment_id or m.statement_line_id
         )
         if not bills or not payments:
             return super().reconcile()
-        apps = bills.construction_sub_pay_app_id
-        apps._check_payment(post=True)
+        bills._construction_check_payable(post=True)
         result = super().reconcile()
-        apps._link_payment(payments.origin_payment_id)
+        bills._construction_subcontract_bills().construction_sub_pay_app_id._link_payment(
+            payments.origin_payment_id
+        )
         return result
 
 
@@ -262,7 +264,11 @@ class AccountMove(models.Model):
 
     # ---- payment block ----
 
-    def _construction_check_payable(self):
+    def _construction_check_payable(self, post=False):
+        """The checks every way of paying these bills passes (Register Payment,
+        a payment confirmed for them, a reconciliation): no open three-way match
+        exception; subcontractor bills also compliance and lien waivers (noted
+        on the application under a warning policy when ``post``)."""
         blocked = self.filtered(lambda m: m.construction_match_state == "exception")
         if blocked:
             raise UserError(
@@ -274,7 +280,9 @@ class AccountMove(models.Model):
                     details="\n".join(blocked.mapped("construction_match_message")),
                 )
             )
-        self.construction_sub_pay_app_id._check_payment()
+        self._construction_subcontract_bills().construction_sub_pay_app_id._check_payment(
+            post=post
+        )
 
     def action_register_payment(self):
         self._construction_check_payable()

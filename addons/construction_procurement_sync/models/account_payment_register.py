@@ -14,8 +14,7 @@ class AccountPaymentRegister(models.TransientModel):
 
     def _create_payments(self):
         moves = self.line_ids.move_id
-        moves._construction_check_payable()
-        moves.construction_sub_pay_app_id._check_payment(post=True)
+        moves._construction_check_payable(post=True)
         # Checked once here: posting and reconciling do not check again.
         payments = (
             super(
@@ -69,14 +68,15 @@ class AccountPayment(models.Model):
                 payment.construction_pay_to = payment.partner_id.name or ""
 
     def action_post(self):
-        """A payment entered directly (Vendors > Payments) for subcontractor
-        bills (``invoice_ids``) passes the same compliance and lien waiver checks
-        as Register Payment when it is confirmed."""
-        checked = self.env.context.get(PAYMENT_CHECKED)
-        bills = self.invoice_ids._construction_subcontract_bills()
-        if not checked:
-            bills.construction_sub_pay_app_id._check_payment(post=True)
+        """A payment entered directly (Vendors > Payments) for vendor bills
+        (``invoice_ids``) passes the same checks as Register Payment when it is
+        confirmed: three-way match, compliance and lien waivers."""
+        if self.env.context.get(PAYMENT_CHECKED):
+            return super().action_post()
+        bills = self.invoice_ids.filtered(lambda m: m.is_purchase_document())
+        bills._construction_check_payable(post=True)
         result = super().action_post()
-        if not checked:
-            bills.construction_sub_pay_app_id._link_payment(self)
+        bills._construction_subcontract_bills().construction_sub_pay_app_id._link_payment(
+            self
+        )
         return result

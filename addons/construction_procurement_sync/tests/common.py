@@ -121,6 +121,14 @@ class ProcurementCommon(ConstructionCommon):
             ._create_payments()
         )
 
+    @staticmethod
+    def _outstanding_line(payment, bill):
+        """The payment's journal item that can be added to the bill's payable."""
+        payable = bill.line_ids.filtered(lambda b: b.display_type == "payment_term")
+        return payment.move_id.line_ids.filtered(
+            lambda line: line.account_id == payable.account_id
+        )
+
     def _budget_amounts(self, line):
         line.invalidate_recordset(["committed_amount", "actual_amount"])
         return (line.committed_amount, line.actual_amount)

@@ -1,5 +1,6 @@
 from ast import literal_eval
 
+from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -56,6 +57,47 @@ class TestProcurementMatch(ProcurementCommon):
         self.assertEqual(bill.construction_match_state, "matched")
         self._pay(bill)
         self.assertIn(bill.payment_state, ("paid", "in_payment"))
+
+    def test_match_exception_blocks_every_way_of_paying(self):
+        """Not only Register Payment: a payment confirmed for the bill, or an
+        outstanding payment added to it, is refused while the exception is open."""
+        order = self._order()
+        bill = self._bill(order, 10.0, 100.0)
+        bill.action_post()
+        self.assertEqual(bill.construction_match_state, "exception")
+
+        def payment(bills=None):
+            return self.env["account.payment"].create(
+                {
+                    "payment_type": "outbound",
+                    "partner_type": "supplier",
+                    "partner_id": order.partner_id.id,
+                    "amount": 1000.0,
+                    "date": "2026-02-15",
+                    "invoice_ids": [Command.set(bills.ids)] if bills else [],
+                }
+            )
+
+        linked = payment(bill)
+        with self.assertRaisesMsg(UserError, "three-way match exception"):
+            linked.action_post()
+        self.assertEqual(linked.state, "draft")
+        on_account = payment()
+        on_account.action_post()
+        outstanding = self._outstanding_line(on_account, bill)
+        self.assertEqual(len(outstanding), 1)
+        with (
+            self.assertRaisesMsg(UserError, "three-way match exception"),
+            self.env.cr.savepoint(),
+        ):
+            bill.js_assign_outstanding_line(outstanding.id)
+        self.assertEqual(bill.payment_state, "not_paid")
+        # Accepted by a manager: the same payment now pays the bill.
+        bill._construction_accept_match("Supplier delivers on Monday")
+        self.assertEqual(bill.construction_match_state, "accepted")
+        bill.js_assign_outstanding_line(outstanding.id)
+        self.assertIn(bill.payment_state, ("paid", "in_payment"))
+        self.assertEqual(bill.amount_residual, 0.0)
 
     def test_quantity_tolerance(self):
         order = self._order()

@@ -466,14 +466,7 @@ class TestSubcontractPayApplication(ProcurementCommon):
         on_account = self._direct_payment(900.0)
         on_account.action_post()
         self.assertTrue(on_account.move_id, "the bank journal books payments")
-        outstanding = on_account.move_id.line_ids.filtered(
-            lambda line: (
-                line.account_id
-                == bill.line_ids.filtered(
-                    lambda b: b.display_type == "payment_term"
-                ).account_id
-            )
-        )
+        outstanding = self._outstanding_line(on_account, bill)
         self.assertEqual(len(outstanding), 1)
         # ... but adding it to the bill is a payment of the bill: refused.
         with (
