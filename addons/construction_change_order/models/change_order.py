@@ -119,9 +119,15 @@ class ConstructionChangeOrder(models.Model):
     partner_id = fields.Many2one(
         comodel_name="res.partner",
         string="Customer / Vendor",
+        compute="_compute_partner_id",
+        store=True,
+        readonly=False,
+        precompute=True,
         check_company=True,
         tracking=True,
         index="btree_not_null",
+        help="The owner for a prime change order (the project's customer unless "
+        "set), the subcontractor or supplier for a commitment change order.",
     )
     change_event_ids = fields.Many2many(
         comodel_name="construction.change.event",
@@ -275,6 +281,12 @@ class ConstructionChangeOrder(models.Model):
             order.company_id = (
                 order.project_id.company_id or order.company_id or self.env.company
             )
+
+    @api.depends("project_id", "side")
+    def _compute_partner_id(self):
+        for order in self:
+            if order.side == "prime" and not order.partner_id:
+                order.partner_id = order.project_id.partner_id
 
     @api.depends(
         "side",

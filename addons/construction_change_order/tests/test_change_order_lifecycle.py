@@ -6,6 +6,19 @@ from .common import ChangeOrderCommon
 
 @tagged("post_install", "-at_install")
 class TestChangeOrderLifecycle(ChangeOrderCommon):
+    def test_prime_change_order_is_with_the_owner(self):
+        ChangeOrder = self.env["construction.change.order"]
+        prime = ChangeOrder.create({"title": "Owner", "project_id": self.project.id})
+        self.assertEqual(prime.side, "prime")
+        self.assertEqual(prime.partner_id, self.customer)
+        commitment = ChangeOrder.create(
+            {"title": "Sub", "project_id": self.project.id, "side": "commitment"}
+        )
+        self.assertFalse(commitment.partner_id)
+        # Given explicitly, the partner is kept.
+        other = self.env["res.partner"].create({"name": "Owner's Agent"})
+        self.assertEqual(self._create_co([], partner_id=other.id).partner_id, other)
+
     def test_full_lifecycle_budget_columns(self):
         """draft -> pending -> approved -> void with exact budget columns."""
         co = self._create_co(
