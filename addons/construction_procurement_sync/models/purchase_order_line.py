@@ -94,6 +94,44 @@ class PurchaseOrderLine(models.Model):
             line.construction_cost_type_id = cost_type
 
     @api.depends(
+        "invoice_lines.price_subtotal",
+        "price_subtotal",
+        "order_id.construction_is_subcontract",
+    )
+    def _compute_qty_invoiced(self):
+        """A subcontract's schedule-of-values line is billed by amount (each pay
+        application bills quantity 1 at the period's amount): its billed quantity
+        is the billed share of the line's value, so the order shows "Waiting Bills"
+        until the whole value is billed, not "Fully Billed" after period 1."""
+        super()._compute_qty_invoiced()
+        for line in self:
+            if not line.order_id.construction_is_subcontract or line.display_type:
+                continue
+            if line.currency_id.is_zero(line.price_subtotal):
+                continue
+            billed = 0.0
+            for inv_line in line._get_invoice_lines():
+                move = inv_line.move_id
+                if move.state == "cancel" or move.move_type not in (
+                    "in_invoice",
+                    "in_refund",
+                ):
+                    continue
+                amount = inv_line.currency_id._convert(
+                    inv_line.price_subtotal,
+                    line.currency_id,
+                    line.company_id,
+                    move.invoice_date or move.date,
+                    round=False,
+                )
+                billed += amount if move.move_type == "in_invoice" else -amount
+            line.qty_invoiced = line.product_qty * billed / line.price_subtotal
+            if line.order_id.state in ("purchase", "done"):
+                line.qty_to_invoice = line.product_qty - line.qty_invoiced
+            else:
+                line.qty_to_invoice = 0.0
+
+    @api.depends(
         "invoice_lines.move_id.state",
         "invoice_lines.quantity",
         "invoice_lines.product_uom_id",

@@ -112,6 +112,10 @@ class TestSubcontractPayApplication(ProcurementCommon):
         self.assertEqual(self._budget_amounts(self.line_steel), (13000.0, 7000.0))
         self.assertEqual(self.sov_concrete.construction_committed_amount, 9000.0)
         self.assertEqual(self.order.construction_retainage_balance, 700.0)
+        # Billed by amount: 7,000 of 20,000 and 1,000 of 10,000, not "1 of 1".
+        self.assertEqual(self.sov_steel.qty_invoiced, 0.35)
+        self.assertEqual(self.sov_concrete.qty_invoiced, 0.1)
+        self.assertEqual(self.order.invoice_status, "to invoice")
 
         # Period 2: stored materials installed (stored 2,000 -> 500), 4,000 work.
         app2 = self._app("2026-04-01", "2026-04-30", {self.sov_steel: (4000.0, 500.0)})
@@ -181,6 +185,11 @@ class TestSubcontractPayApplication(ProcurementCommon):
         self.assertEqual(sum(posted.mapped("balance")), -1800.0)
         with self.assertRaisesMsg(UserError, "cannot be changed"):
             app3.line_ids[0].work_this_period = 1.0
+        # Steel fully billed (20,000); concrete 1,000 of 10,000.
+        self.assertEqual(self.sov_steel.qty_invoiced, 1.0)
+        self.assertEqual(self.sov_steel.qty_to_invoice, 0.0)
+        self.assertEqual(self.sov_concrete.qty_invoiced, 0.1)
+        self.assertEqual(self.order.invoice_status, "to invoice")
 
     def test_approval_blocked_by_expired_certificate(self):
         app = self._app("2027-01-01", "2027-01-31", {self.sov_steel: (1000.0, 0.0)})
