@@ -442,6 +442,17 @@ class TestBillingProgress(BillingCommon):
             "23.00% $ 77,000.00 $ 1,900.00",
         ):
             self.assertIn(expected, text)
+        # Signature blocks on the G702: nothing certified until it is.
+        g702 = " ".join(g702.split())
+        self.assertIn("From contractor: " + self.contract.company_id.name, g702)
+        self.assertIn("CERTIFICATION", g702)
+        self.assertIn("Amount Certified: ______________", g702)
+        app.action_submit()
+        app.action_certify()
+        _pdf, text = self._render_pdf(
+            "construction_billing.report_pay_application", app
+        )
+        self.assertIn("Amount Certified: $ 21,100.00", text)
 
     def test_06_pay_application_pdf_with_change_orders(self):
         """Period 2 as printed: change order summary, blended retainage rate,
