@@ -868,6 +868,7 @@ class ConstructionEvent(models.Model):
         """
         self._check_approver()
         self._check_awaiting_approval(lock=True)
+        accounting_date = fields.Date.to_date(accounting_date)
         if accounting_date:
             self._check_accounting_date(accounting_date)
         self._write_state(self._approval_vals("accepted", comment, accounting_date))
