@@ -107,6 +107,7 @@ class ConstructionBillingMilestone(models.Model):
         line per milestone, and the retainage withheld (if the contract says
         so, within its cap) on the Retention Receivable account."""
         moves = self.env["account.move"]
+        today = fields.Date.context_today(self)
         for contract in self.contract_id:
             milestones = self.filtered(
                 lambda m, c=contract: m.contract_id == c and m.state == "billable"
@@ -185,8 +186,8 @@ class ConstructionBillingMilestone(models.Model):
                         "move_type": "out_invoice",
                         "partner_id": contract.partner_id.id,
                         "journal_id": contract.journal_id.id,
-                        "invoice_date": fields.Date.context_today(self),
-                        "invoice_payment_term_id": contract.payment_term_id.id,
+                        "invoice_date": today,
+                        **contract._invoice_terms(today),
                         "invoice_origin": contract.name,
                         "ref": ", ".join(milestones.mapped("name")),
                         "construction_contract_id": contract.id,

@@ -296,6 +296,14 @@ class ConstructionContract(models.Model):
     # ------------------------------------------------------------------
     # Business helpers
     # ------------------------------------------------------------------
+    def _invoice_terms(self, invoice_date):
+        """When an invoice of this contract is due: by the contract's payment
+        terms, else on its invoice date (not on the day it was created)."""
+        self.ensure_one()
+        if self.payment_term_id:
+            return {"invoice_payment_term_id": self.payment_term_id.id}
+        return {"invoice_payment_term_id": False, "invoice_date_due": invoice_date}
+
     def _get_retention_account(self):
         self.ensure_one()
         if not self.retention_account_id:

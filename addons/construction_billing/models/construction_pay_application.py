@@ -791,7 +791,7 @@ class ConstructionPayApplication(models.Model):
             "company_id": contract.company_id.id,
             "currency_id": self.currency_id.id,
             "invoice_date": self.date,
-            "invoice_payment_term_id": contract.payment_term_id.id,
+            **contract._invoice_terms(self.date),
             "invoice_origin": contract.name,
             "ref": _(
                 "Application %(number)s, period to %(date)s",

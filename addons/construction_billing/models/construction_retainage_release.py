@@ -191,7 +191,7 @@ class ConstructionRetainageRelease(models.Model):
                         "partner_id": contract.partner_id.id,
                         "journal_id": contract.journal_id.id,
                         "invoice_date": release.date,
-                        "invoice_payment_term_id": contract.payment_term_id.id,
+                        **contract._invoice_terms(release.date),
                         "invoice_origin": contract.name,
                         "ref": _("Retainage release %(name)s", name=release.name),
                         "construction_contract_id": contract.id,

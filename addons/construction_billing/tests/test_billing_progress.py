@@ -383,6 +383,20 @@ class TestBillingProgress(BillingCommon):
         )
         self.assertIn('<th class="text-end">J</th>', html)
 
+    def test_03b_invoice_due_by_contract_terms(self):
+        # No payment terms: due on the application date, not on the day invoiced.
+        invoice = self._certify(self._period_1())
+        self.assertEqual(str(invoice.invoice_date), "2026-01-31")
+        self.assertEqual(str(invoice.invoice_date_due), "2026-01-31")
+        # 30 days on the contract: due 30 days after the application date.
+        self.contract.payment_term_id = self.env.ref(
+            "account.account_payment_term_30days"
+        )
+        self._change_orders()
+        invoice = self._certify(self._period_2())
+        self.assertEqual(str(invoice.invoice_date), "2026-02-28")
+        self.assertEqual(str(invoice.invoice_date_due), "2026-03-30")
+
     def test_04_taxes_on_earned_work_only(self):
         tax = self.env["account.tax"].create(
             {

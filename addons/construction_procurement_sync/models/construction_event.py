@@ -384,6 +384,7 @@ class ConstructionEvent(models.Model):
             {
                 "ref": payload.get("number") or bill.ref,
                 "invoice_date": date,
+                **order._construction_bill_terms(date),
             }
         )
         bill._construction_sync_retainage()

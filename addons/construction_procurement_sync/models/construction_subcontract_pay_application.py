@@ -768,6 +768,7 @@ class ConstructionSubcontractPayApplication(models.Model):
             "invoice_origin": order.name,
             "ref": self.name,
             "invoice_date": self.period_end,
+            **order._construction_bill_terms(self.period_end),
             "construction_sub_pay_app_id": self.id,
             "invoice_line_ids": lines,
         }

@@ -209,6 +209,8 @@ class TestProcurementEvents(ProcurementCommon):
         self.assertEqual(bill.state, "draft")
         self.assertEqual(bill.move_type, "in_invoice")
         self.assertEqual(bill.ref, "SUP-INV-001")
+        # No payment terms on the order: due on the supplier's invoice date.
+        self.assertEqual(str(bill.invoice_date_due), "2026-02-01")
         self.assertEqual(bill.invoice_line_ids.purchase_line_id, self.pol)
         self.assertEqual(bill.invoice_line_ids.quantity, 5.0)
         self.assertEqual(bill.amount_untaxed, 250.0)

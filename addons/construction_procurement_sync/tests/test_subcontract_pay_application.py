@@ -108,6 +108,8 @@ class TestSubcontractPayApplication(ProcurementCommon):
             sum(bill1.line_ids.mapped("debit")), sum(bill1.line_ids.mapped("credit"))
         )
         self.assertEqual(bill1.construction_match_state, "matched")
+        # No payment terms on the subcontract: due at the period end, not today.
+        self.assertEqual(str(bill1.invoice_date_due), "2026-03-31")
         # Committed and actual per cost code (steel 250,000 budget line).
         self.assertEqual(self._budget_amounts(self.line_steel), (13000.0, 7000.0))
         self.assertEqual(self.sov_concrete.construction_committed_amount, 9000.0)
@@ -118,6 +120,8 @@ class TestSubcontractPayApplication(ProcurementCommon):
         self.assertEqual(self.order.invoice_status, "to invoice")
 
         # Period 2: stored materials installed (stored 2,000 -> 500), 4,000 work.
+        # The subcontract now pays at 30 days.
+        self.order.payment_term_id = self.env.ref("account.account_payment_term_30days")
         app2 = self._app("2026-04-01", "2026-04-30", {self.sov_steel: (4000.0, 500.0)})
         steel2 = app2.line_ids.filtered(lambda r: r.purchase_line_id == self.sov_steel)
         concrete2 = app2.line_ids - steel2
@@ -133,6 +137,7 @@ class TestSubcontractPayApplication(ProcurementCommon):
         self.assertEqual(app2.retainage_this_period, 325.0)
         bill2 = self._approve(app2, "2026-04-30")
         self.assertEqual(bill2.amount_total, 2175.0)
+        self.assertEqual(str(bill2.invoice_date_due), "2026-05-30")
         self.assertEqual(self.order.construction_retainage_balance, 1025.0)
         self.assertEqual(self._budget_amounts(self.line_steel), (10500.0, 9500.0))
 
