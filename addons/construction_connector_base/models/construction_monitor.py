@@ -122,7 +122,14 @@ class ConstructionMonitorTile(models.TransientModel):
         section = _("Inbound events")
         states = dict(
             Event._read_group(
-                base + [("state", "in", ("failed", "dead") + PENDING_EVENT_STATES)],
+                base
+                + [
+                    (
+                        "state",
+                        "in",
+                        ("failed", "dead", "awaiting_approval") + PENDING_EVENT_STATES,
+                    )
+                ],
                 ["state"],
                 ["__count"],
             )
@@ -161,6 +168,23 @@ class ConstructionMonitorTile(models.TransientModel):
                 oldest.received_date,
             )
         )
+        staged_domain = base + [("state", "=", "awaiting_approval")]
+        oldest_staged = Event.search(staged_domain, order="received_date, id", limit=1)
+        tiles.append(
+            self._age_tile(
+                (
+                    "event_awaiting_approval",
+                    section,
+                    103,
+                    _("Awaiting accounting approval"),
+                    states.get("awaiting_approval", 0),
+                ),
+                "construction.event",
+                staged_domain,
+                oldest_staged.received_date,
+                alert_minutes=self._param_int("monitor_approval_alert_hours", 48) * 60,
+            )
+        )
         problem = base + [("state", "in", ("failed", "dead"))]
         by_backend = Event._read_group(problem, ["backend_id", "state"], ["__count"])
         tiles += self._breakdown(
@@ -189,13 +213,15 @@ class ConstructionMonitorTile(models.TransientModel):
         return tiles
 
     @api.model
-    def _age_tile(self, head, res_model, domain, oldest_date):
+    def _age_tile(self, head, res_model, domain, oldest_date, alert_minutes=None):
         """A backlog tile: a warning once the oldest item waits longer than
-        ``monitor_pending_alert_minutes`` (60 by default)."""
+        ``alert_minutes`` (default: ``monitor_pending_alert_minutes``, 60)."""
         key, section, sequence, name, count = head
         now = fields.Datetime.now()
         age = (now - oldest_date).total_seconds() if oldest_date else 0
-        alert = self._param_int("monitor_pending_alert_minutes", 60) * 60
+        if alert_minutes is None:
+            alert_minutes = self._param_int("monitor_pending_alert_minutes", 60)
+        alert = alert_minutes * 60
         return self._tile(
             key,
             section,

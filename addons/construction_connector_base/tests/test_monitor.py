@@ -46,8 +46,11 @@ class TestMonitor(TransactionCase):
             {"name": "Mon Bridge", "company_id": cls.company_b.id}
         )
         long_ago = fields.Datetime.now() - timedelta(minutes=90)
+        days_ago = fields.Datetime.now() - timedelta(days=3)
         cls.events = cls._events(
             [
+                (cls.alpha, "awaiting_approval", cls.tower, days_ago),
+                (cls.portal, "awaiting_approval", cls.garage),
                 (cls.alpha, "failed", cls.tower),
                 (cls.alpha, "failed", cls.tower),
                 (cls.alpha, "dead", cls.garage),
@@ -139,6 +142,17 @@ class TestMonitor(TransactionCase):
         self.assertEqual(tiles["event_pending"]["count"], 1)
         self.assertEqual(tiles["event_pending"]["severity"], "warning")
         self.assertEqual(tiles["event_pending"]["detail"], "oldest waiting 1 h 30 min")
+        # Staged for accounting approval: a warning once the oldest waits 48 h.
+        staged = tiles["event_awaiting_approval"]
+        self.assertEqual(staged["count"], 2)
+        self.assertEqual(staged["detail"], "oldest waiting 3 d 0 h")
+        self.assertEqual(staged["severity"], "warning")
+        self.env["ir.config_parameter"].set_param(
+            "construction_connector_base.monitor_approval_alert_hours", "100"
+        )
+        self.assertEqual(
+            self._tiles(self.user_a)["event_awaiting_approval"]["severity"], "info"
+        )
         self.assertEqual(
             self._counts(
                 tiles,
@@ -179,6 +193,7 @@ class TestMonitor(TransactionCase):
                     "event_failed",
                     "event_dead",
                     "event_pending",
+                    "event_awaiting_approval",
                     f"event_backend_{beta}",
                     f"event_project_{bridge}",
                     "outbox_backlog",
@@ -190,6 +205,7 @@ class TestMonitor(TransactionCase):
                 "event_failed": (4, tiles["event_failed"]["detail"]),
                 "event_dead": (2, tiles["event_dead"]["detail"]),
                 "event_pending": (0, "nothing waiting"),
+                "event_awaiting_approval": (0, "nothing waiting"),
                 f"event_backend_{beta}": (6, "4 failed, 2 dead"),
                 f"event_project_{bridge}": (4, "4 failed"),
                 "outbox_backlog": (0, "nothing waiting"),
@@ -304,6 +320,15 @@ class TestMonitor(TransactionCase):
         self.assertIn(
             ("Failed events by project", "Mon Tower", "3", "2 failed, 1 dead"), rows_a
         )
+        self.assertIn(
+            (
+                "Inbound events",
+                "Awaiting accounting approval",
+                "2",
+                "oldest waiting 3 d 0 h",
+            ),
+            rows_a,
+        )
         self.assertNotIn("Beta PM", [row[1] for row in rows_a])
         # all quiet: nothing sent
         self.assertFalse(
@@ -316,7 +341,15 @@ class TestMonitor(TransactionCase):
                 (
                     "state",
                     "in",
-                    ("failed", "dead", "queued", "received", "processing", "parked"),
+                    (
+                        "failed",
+                        "dead",
+                        "queued",
+                        "received",
+                        "processing",
+                        "parked",
+                        "awaiting_approval",
+                    ),
                 )
             ]
         )
