@@ -2,13 +2,14 @@
 posted (default automation rules), invoice paid, retainage released, and
 "Send to External System" for pay applications and invoices."""
 
-import json
-
 from odoo import Command
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.construction_connector_base.tests.common_integration import (
     make_backend,
+    message_data,
+    open_send_wizard,
+    outbox_messages,
 )
 
 from .common_billing import BillingCommon
@@ -39,14 +40,7 @@ class TestBillingOutbound(BillingCommon):
         )
 
     def _messages(self, event_type=None):
-        domain = [("backend_id", "=", self.backend.id)]
-        if event_type:
-            domain.append(("event_type", "=", event_type))
-        return self.env["construction.outbox.message"].search(domain, order="id")
-
-    @staticmethod
-    def _data(message):
-        return json.loads(message.payload)["data"]
+        return outbox_messages(self.backend, event_type)
 
     def _certified_invoice(self):
         app = self._new_application("2026-01-31")
@@ -64,7 +58,7 @@ class TestBillingOutbound(BillingCommon):
                 ("billing.invoice_paid", "account.move", invoice.id),
             ],
         )
-        certified, posted, paid = (self._data(m) for m in self._messages())
+        certified, posted, paid = (message_data(m) for m in self._messages())
         self.assertEqual(certified["pay_application"], 1)
         self.assertEqual(certified["completed_and_stored_to_date"], 10000.0)
         self.assertEqual(certified["retainage_this_period"], 1000.0)
@@ -96,7 +90,7 @@ class TestBillingOutbound(BillingCommon):
         self.assertEqual(
             (message.res_model, message.res_id), (release._name, release.id)
         )
-        data = self._data(message)
+        data = message_data(message)
         self.assertEqual(data["release"], release.name)
         self.assertEqual(data["contract"], self.contract.name)
         self.assertEqual(data["amount_released"], 400.0)
@@ -106,8 +100,8 @@ class TestBillingOutbound(BillingCommon):
         posted = self._messages("billing.invoice_posted").filtered(
             lambda m: m.res_id == invoice.id
         )
-        self.assertEqual(self._data(posted)["retainage_release"], release.name)
-        self.assertEqual(self._data(posted)["amount_total"], 400.0)
+        self.assertEqual(message_data(posted)["retainage_release"], release.name)
+        self.assertEqual(message_data(posted)["amount_total"], 400.0)
 
     def test_switching_rules_off_stops_sending(self):
         for xmlid in (
@@ -126,25 +120,14 @@ class TestBillingOutbound(BillingCommon):
             (app, "construction_billing.action_pay_application_send_outbound"),
             (invoice, "construction_connector_base.action_account_move_send_outbound"),
         ):
-            action = (
-                self.env.ref(xmlid)
-                .with_user(self.manager)
-                .with_context(active_model=record._name, active_ids=record.ids)
-                .run()
-            )
-            wizard = (
-                self.env[action["res_model"]]
-                .with_user(self.manager)
-                .with_context(action["context"])
-                .create({})
-            )
+            wizard = open_send_wizard(self.manager, xmlid, record)
             self.assertEqual(wizard.backend_ids, self.backend)
             wizard.action_send()
         sent = self._messages() - before
         self.assertEqual(
             sent.mapped("event_type"), ["pay_application.sync", "invoice.sync"]
         )
-        app_data, invoice_data = (self._data(m) for m in sent)
+        app_data, invoice_data = (message_data(m) for m in sent)
         self.assertEqual(app_data["current_payment_due"], 9000.0)
         self.assertEqual(app_data["invoice"], invoice.name)
         self.assertEqual(invoice_data["amount_total"], 9000.0)

@@ -1,12 +1,13 @@
 """Change order events through the real outbox: status changes sent by the
 default automation rule (the only sender), and "Send to External System"."""
 
-import json
-
 from odoo.tests import tagged
 
 from odoo.addons.construction_connector_base.tests.common_integration import (
     make_backend,
+    message_data,
+    open_send_wizard,
+    outbox_messages,
 )
 
 from .common import ChangeOrderCommon
@@ -28,18 +29,7 @@ class TestChangeOrderOutbound(ChangeOrderCommon):
         )
 
     def _messages(self, co, event_type="change_order.status"):
-        return self.env["construction.outbox.message"].search(
-            [
-                ("backend_id", "=", self.backend.id),
-                ("res_model", "=", co._name),
-                ("res_id", "=", co.id),
-                ("event_type", "=", event_type),
-            ],
-            order="id",
-        )
-
-    def _data(self, message):
-        return json.loads(message.payload)["data"]
+        return outbox_messages(self.backend, event_type, co)
 
     def test_every_status_change_is_sent_once(self):
         co = self._create_co([(self.cc_forming, self.labor, 2, 350.0, 10.0)])
@@ -49,14 +39,14 @@ class TestChangeOrderOutbound(ChangeOrderCommon):
         co.with_user(self.manager).action_void("Mistake")
         messages = self._messages(co)
         self.assertEqual(
-            [self._data(m)["status"] for m in messages],
+            [message_data(m)["status"] for m in messages],
             [
                 self.Status._get_default("pending").code,
                 self.Status._get_default("approved").code,
                 self.Status._get_default("void").code,
             ],
         )
-        approved = self._data(messages[1])
+        approved = message_data(messages[1])
         self.assertEqual(approved["number"], co.name)
         self.assertEqual(approved["amount_cost"], 700.0)
         self.assertEqual(approved["amount_price"], 770.0)
@@ -71,7 +61,7 @@ class TestChangeOrderOutbound(ChangeOrderCommon):
         co.action_submit()
         co.with_user(self.manager).action_reject("Not in scope")
         self.assertEqual(
-            [self._data(m)["status"] for m in self._messages(co)],
+            [message_data(m)["status"] for m in self._messages(co)],
             [
                 self.Status._get_default("pending").code,
                 self.Status._get_default("rejected").code,
@@ -88,23 +78,16 @@ class TestChangeOrderOutbound(ChangeOrderCommon):
 
     def test_send_to_external_system(self):
         co = self._create_co([(self.cc_forming, self.labor, 1, 250.0, 20.0)])
-        action = (
-            self.env.ref("construction_change_order.action_change_order_send_outbound")
-            .with_user(self.manager)
-            .with_context(active_model=co._name, active_ids=co.ids)
-            .run()
-        )
-        wizard = (
-            self.env[action["res_model"]]
-            .with_user(self.manager)
-            .with_context(action["context"])
-            .create({})
+        wizard = open_send_wizard(
+            self.manager,
+            "construction_change_order.action_change_order_send_outbound",
+            co,
         )
         self.assertEqual(wizard.backend_ids, self.backend)
         wizard.action_send()
         message = self._messages(co, "change_order.sync")
         self.assertEqual(len(message), 1)
-        data = self._data(message)
+        data = message_data(message)
         self.assertEqual(data["number"], co.name)
         self.assertEqual(data["status"], self.Status._get_default("draft").code)
         self.assertEqual(data["amount_price"], 300.0)

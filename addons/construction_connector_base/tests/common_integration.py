@@ -1,5 +1,6 @@
 """Fixtures and a synchronous job runner for the integration-framework tests."""
 
+import json
 import traceback
 from contextlib import contextmanager
 from unittest.mock import patch
@@ -23,6 +24,34 @@ def make_backend(env, name="PM Platform", company=None, **vals):
     )
     backend.action_create_integration_user()
     return backend
+
+
+def outbox_messages(backend, event_type=None, record=None):
+    """The system's outbox messages, oldest first (of ``event_type``, for
+    ``record``)."""
+    domain = [("backend_id", "=", backend.id)]
+    if event_type:
+        domain.append(("event_type", "=", event_type))
+    if record is not None:
+        domain += [("res_model", "=", record._name), ("res_id", "=", record.id)]
+    return backend.env["construction.outbox.message"].search(domain, order="id")
+
+
+def message_data(message):
+    """The ``data`` of an outbox message's envelope."""
+    return json.loads(message.payload)["data"]
+
+
+def open_send_wizard(user, action_xmlid, records):
+    """Run a "Send to External System" server action on ``records`` as ``user``
+    (as the list's Action menu does) and return the wizard it opens."""
+    env = records.env(user=user)
+    action = (
+        env.ref(action_xmlid)
+        .with_context(active_model=records._name, active_ids=records.ids)
+        .run()
+    )
+    return env[action["res_model"]].with_context(action["context"]).create({})
 
 
 def cost_code_payload(external_id="pm-1", code="03-370", version=1, **extra):

@@ -3,12 +3,13 @@
 approved (default rule), subcontract retainage released, and "Send to
 External System" for purchase orders, pay applications and vendor bills."""
 
-import json
-
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.construction_connector_base.tests.common_integration import (
     make_backend,
+    message_data,
+    open_send_wizard,
+    outbox_messages,
 )
 
 from .common import ProcurementCommon
@@ -48,16 +49,7 @@ class TestProcurementOutbound(ProcurementCommon):
         )
 
     def _messages(self, event_type=None, record=None):
-        domain = [("backend_id", "=", self.backend.id)]
-        if event_type:
-            domain.append(("event_type", "=", event_type))
-        if record is not None:
-            domain += [("res_model", "=", record._name), ("res_id", "=", record.id)]
-        return self.env["construction.outbox.message"].search(domain, order="id")
-
-    @staticmethod
-    def _data(message):
-        return json.loads(message.payload)["data"]
+        return outbox_messages(self.backend, event_type, record)
 
     def _subcontract(self):
         order = self._create_order(
@@ -99,7 +91,7 @@ class TestProcurementOutbound(ProcurementCommon):
                 "purchase_order.cancelled",
             ],
         )
-        confirmed, changed, cancelled = (self._data(m) for m in messages)
+        confirmed, changed, cancelled = (message_data(m) for m in messages)
         self.assertEqual(confirmed["order"], order.name)
         self.assertEqual(confirmed["state"], "purchase")
         self.assertEqual(confirmed["lines"][0]["quantity"], 3.0)
@@ -125,7 +117,7 @@ class TestProcurementOutbound(ProcurementCommon):
         app = self._approved_app(order)
         message = self._messages("subcontract_invoice.approved", app)
         self.assertEqual(len(message), 1)
-        data = self._data(message)
+        data = message_data(message)
         self.assertEqual(data["application"], app.name)
         self.assertEqual(data["order"], order.name)
         self.assertEqual(data["state"], "approved")
@@ -144,7 +136,7 @@ class TestProcurementOutbound(ProcurementCommon):
         release.action_post()
         message = self._messages("purchase_order.retainage_released", order)
         self.assertEqual(len(message), 1)
-        data = self._data(message)
+        data = message_data(message)
         self.assertEqual(data["order"], order.name)
         self.assertEqual(data["bill"], release.name)
         self.assertEqual(data["amount_released"], 400.0)
@@ -166,18 +158,7 @@ class TestProcurementOutbound(ProcurementCommon):
                 if xmlid
                 else "construction_connector_base.action_account_move_send_outbound"
             )
-            action = (
-                self.env.ref(action_ref)
-                .with_user(self.manager)
-                .with_context(active_model=record._name, active_ids=record.ids)
-                .run()
-            )
-            wizard = (
-                self.env[action["res_model"]]
-                .with_user(self.manager)
-                .with_context(action["context"])
-                .create({})
-            )
+            wizard = open_send_wizard(self.manager, action_ref, record)
             self.assertEqual(wizard.backend_ids, self.backend)
             wizard.action_send()
         sent = self._messages() - before
@@ -185,7 +166,7 @@ class TestProcurementOutbound(ProcurementCommon):
             sent.mapped("event_type"),
             ["purchase_order.sync", "subcontract_pay_application.sync", "invoice.sync"],
         )
-        order_data, app_data, bill_data = (self._data(m) for m in sent)
+        order_data, app_data, bill_data = (message_data(m) for m in sent)
         self.assertEqual(order_data["lines"][0]["price_unit"], 20000.0)
         self.assertEqual(app_data["amount_due"], 9000.0)
         self.assertEqual(app_data["vendor"], self.steel_vendor.name)
