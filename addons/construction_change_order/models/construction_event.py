@@ -262,6 +262,7 @@ class ConstructionEvent(models.Model):
             backend, CHANGE_EVENT, payload["external_id"]
         )
         project = self._change_project(payload["project"])
+        cost_codes, cost_types = self._change_order_lookups(payload["lines"])
         vals = {
             "project_id": project.id,
             "title": payload["title"],
@@ -269,9 +270,12 @@ class ConstructionEvent(models.Model):
             + [
                 Command.create(
                     {
-                        "cost_code_id": backend._map_cost_code(line["cost_code"]).id,
+                        "cost_code_id": cost_codes[line["cost_code"]].id,
                         "cost_type_id": line.get("cost_type")
-                        and self._change_cost_type(line["cost_type"]).id,
+                        and (
+                            cost_types.get(line["cost_type"])
+                            or self._change_cost_type(line["cost_type"])
+                        ).id,
                         "name": line["description"],
                         "cost_estimate": line.get("cost_estimate") or 0.0,
                         "revenue_estimate": line.get("revenue_estimate") or 0.0,
