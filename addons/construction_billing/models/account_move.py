@@ -161,26 +161,3 @@ class ConstructionContract(models.Model):
             credits = lines.filtered(lambda line: line.balance < 0)
             if debits and credits:
                 (debits + credits).reconcile()
-
-    change_order_count = fields.Integer(compute="_compute_change_order_count")
-
-    def _compute_change_order_count(self):
-        counts = self.env["construction.budget"]._project_counts(
-            "construction.change.order", [("side", "=", "prime")], self.project_id
-        )
-        for contract in self:
-            contract.change_order_count = counts.get(contract.project_id, 0)
-
-    def action_view_construction_budget(self):
-        self.ensure_one()
-        return self.project_id.action_view_construction_budget()
-
-    def action_view_change_orders(self):
-        self.ensure_one()
-        action = self.project_id.action_view_change_orders()
-        action["domain"] = [
-            ("project_id", "=", self.project_id.id),
-            ("side", "=", "prime"),
-        ]
-        action["context"] = dict(action["context"], default_side="prime")
-        return action
