@@ -500,7 +500,6 @@ class ConstructionEvent(models.Model):
             "period_start": payload["period_start"],
             "period_end": payload["period_end"],
             "application_type": payload.get("application_type") or "work_materials",
-            "retainage_release_amount": payload.get("retainage_release") or 0.0,
         }
         if app:
             if app.state == "under_review":
@@ -509,25 +508,29 @@ class ConstructionEvent(models.Model):
         else:
             vals["order_id"] = order.id
             app = App.create(vals)
-        by_pol = {line.purchase_line_id.id: line for line in app.line_ids}
-        for item in payload["lines"]:
-            line = by_pol.get(item["line_id"])
-            if not line:
-                raise PermanentEventError(
-                    _(
-                        "Line %(line)s is not on subcontract %(order)s.",
-                        line=item["line_id"],
-                        order=order.name,
-                    )
+        items = {item["line_id"]: item for item in payload["lines"]}
+        unknown = set(items) - set(app.line_ids.purchase_line_id.ids)
+        if unknown:
+            raise PermanentEventError(
+                _(
+                    "Line %(line)s is not on subcontract %(order)s.",
+                    line=min(unknown),
+                    order=order.name,
                 )
-            line_vals = {}
-            if "work_this_period" in item:
-                line_vals["work_this_period"] = item["work_this_period"]
+            )
+        # A version is the whole requisition: a line it leaves out bills no work
+        # and releases nothing this period (stored materials stay as they were).
+        for line in app.line_ids:
+            item = items.get(line.purchase_line_id.id, {})
+            line_vals = {
+                "work_this_period": item.get("work_this_period", 0.0),
+                "retainage_release": item.get("retainage_release", 0.0),
+            }
             if "stored_to_date" in item:
                 line_vals["stored_to_date"] = item["stored_to_date"]
-            if "retainage_release" in item:
-                line_vals["retainage_release"] = item["retainage_release"]
             line.write(line_vals)
+        if not app.retainage_release_by_line:  # released as a total
+            app.retainage_release_amount = payload.get("retainage_release") or 0.0
         if payload.get("submit"):
             app.action_submit()
         self._bind(app)

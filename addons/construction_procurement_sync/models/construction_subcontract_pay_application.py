@@ -96,6 +96,11 @@ class ConstructionSubcontractPayApplication(models.Model):
         help="Total retainage released by this application. Entered on the "
         "lines, it is their total.",
     )
+    retainage_release_by_line = fields.Boolean(
+        compute="_compute_retainage_release_amount",
+        store=True,
+        help="The release total is the sum of releases entered on the lines.",
+    )
     review_note = fields.Text(tracking=True)
     lien_waiver_ids = fields.One2many(
         comodel_name="construction.lien.waiver",
@@ -154,12 +159,19 @@ class ConstructionSubcontractPayApplication(models.Model):
 
     @api.depends("line_ids.retainage_release")
     def _compute_retainage_release_amount(self):
+        """Released on the lines: their total. Entered as a total (no line
+        release): kept, unless it was the lines' total and they were cleared."""
         for app in self:
+            currency = app.currency_id
             released = app.line_ids.mapped("retainage_release")
-            if any(released):
-                app.retainage_release_amount = app.currency_id.round(sum(released))
+            by_line = any(not currency.is_zero(amount) for amount in released)
+            if by_line:
+                app.retainage_release_amount = currency.round(sum(released))
+            elif app.retainage_release_by_line:
+                app.retainage_release_amount = 0.0
             else:
                 app.retainage_release_amount = app.retainage_release_amount or 0.0
+            app.retainage_release_by_line = by_line
 
     @api.depends(
         "line_ids.scheduled_value",

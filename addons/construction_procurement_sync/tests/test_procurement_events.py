@@ -483,3 +483,12 @@ class TestProcurementEvents(ProcurementCommon):
         self.assertEqual(released.state, "under_review")
         self.assertEqual(released.retainage_release_amount, 300.0)
         self.assertEqual(released.amount_due, 300.0)
+        # A newer version releases 200 as a total, no longer per line: the line
+        # figures of version 2 do not linger.
+        total = dict(release(3, 0), retainage_release=200.0)
+        total["lines"] = [{"line_id": line_id}]
+        changed = self._send("subcontract_invoice.upsert", "si-6", total)
+        self.assertEqual(changed.state, "done", changed.last_error)
+        self.assertEqual(released.line_ids.retainage_release, 0.0)
+        self.assertEqual(released.retainage_release_amount, 200.0)
+        self.assertEqual(released.amount_due, 200.0)

@@ -671,6 +671,12 @@ class TestSubcontractPayApplication(ProcurementCommon):
         self.assertEqual(
             (steel2.retainage_held, concrete2.retainage_held), (600.0, 100.0)
         )
+        # Entered on a line then cleared: the total follows, nothing stale.
+        concrete2.retainage_release = 10.0
+        self.assertEqual(app2.retainage_release_amount, 10.0)
+        concrete2.retainage_release = 0.0
+        self.assertEqual(app2.retainage_release_amount, 0.0)
+        self.assertEqual(app2.amount_due, 0.0)
         concrete2.retainage_release = 150.0
         self.assertEqual(app2.retainage_release_amount, 150.0)
         with self.assertRaisesMsg(
