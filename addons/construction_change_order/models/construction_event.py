@@ -146,7 +146,6 @@ class ConstructionEvent(models.Model):
         etype = todo[0][0]._event_type()
         for (event, _vals), order in zip(todo, orders, strict=True):
             results.append(self.browse(event.id)._mark_applied(etype, "done", order))
-        backend._wake_parked_events(exclude=self)
         return results
 
     def _change_order_lookups(self, lines):

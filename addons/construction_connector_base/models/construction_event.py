@@ -249,7 +249,10 @@ class ConstructionEvent(models.Model):
     def _schema_errors(self, schema, payload):
         """Every violation of ``schema`` as {"pointer", "detail"}, sorted."""
         errors = []
-        for error in Draft202012Validator(schema).iter_errors(payload):
+        validator = Draft202012Validator(
+            schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+        )
+        for error in validator.iter_errors(payload):
             path = [_pointer_token(p) for p in error.absolute_path]
             missing = error.validator == "required" and REQUIRED_RE.match(error.message)
             if missing:
@@ -464,22 +467,34 @@ class ConstructionEvent(models.Model):
         own job with the usual backoff instead of retrying the whole batch.
         Idempotent like ``_process``: a rerun skips what is done.
         """
-        results = self.sorted("id")._process_batch_at_once()
-        for event in self.sorted("id"):
+        # Parked events are woken once for the whole batch, not per event.
+        events = self.with_context(construction_batch=True).sorted("id")
+        results = events._process_batch_at_once()
+        for event in events:
             if event.state not in PROCESSABLE_STATES:
                 continue
             try:
                 results.append(event._process())
-            except RetryableJobError as err:
+            except psycopg2.OperationalError:
+                raise  # the database itself: queue_job retries the whole batch
+            except Exception as err:  # noqa: BLE001 - one event never sinks the batch
+                # Its savepoint is rolled back; a transient error gets the usual
+                # backoff, anything else a job of its own (retried, then dead
+                # with its traceback) while the rest of the batch goes on.
+                retryable = isinstance(err, RetryableJobError)
                 event._write_state(
                     {
                         "state": "failed",
-                        "last_error": str(err),
+                        "last_error": str(err) or err.__class__.__name__,
                         "attempts": event.attempts + 1,
                     }
                 )
-                event._requeue(eta=err.seconds or 10, state="failed")
+                eta = (err.seconds or 10) if retryable else None
+                event._requeue(eta=eta, state="failed")
                 results.append(str(err))
+        done = self.filtered(lambda event: event.state == "done")
+        for backend in done.backend_id:
+            backend._wake_parked_events(exclude=self)
         return _(
             "%(count)s events processed: %(results)s",
             count=len(results),
@@ -518,6 +533,7 @@ class ConstructionEvent(models.Model):
                         _("Unknown event type %(type)s.", type=self.event_type)
                     )
                 state, records = self._apply(etype)
+                result = self._mark_applied(etype, state, records)
         except RetryableJobError:
             raise  # the job is postponed; construction.event state follows the job
         except ParentMissing as err:
@@ -533,8 +549,7 @@ class ConstructionEvent(models.Model):
                 }
             )
             return _("Failed: %(error)s", error=err)
-        result = self._mark_applied(etype, state, records)
-        if state == "done":
+        if state == "done" and not self.env.context.get("construction_batch"):
             self.backend_id._wake_parked_events(exclude=self)
         return result
 

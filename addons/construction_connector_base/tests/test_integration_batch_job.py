@@ -133,3 +133,33 @@ class TestIntegrationBatchJob(HttpCase):
             ),
             2,
         )
+
+    def test_crashing_event_does_not_sink_the_batch(self):
+        """A bug in one event's handler (not a permanent or transient error):
+        the others are applied, the crashing one gets a job of its own."""
+        crash, calls = self._failing("c-2", KeyError("code"))
+        items = self._post_batch(
+            [
+                {"event_id": "c-1", "payload": cost_code_payload("k-1", "03-395")},
+                {"event_id": "c-2", "payload": cost_code_payload("k-2", "03-396")},
+                {"event_id": "c-3", "payload": cost_code_payload("k-3", "03-397")},
+            ]
+        )
+        self.assertEqual([item["status"] for item in items], [202, 202, 202])
+        batch_job = self._batch_jobs()
+        with crash:
+            self.assertEqual(run_pending_jobs(self.env), ["done", "done"])
+        first, second, third = self._events()
+        self.assertEqual(
+            (first.state, second.state, third.state), ("done", "done", "done")
+        )
+        self.assertEqual((first.job_id, third.job_id), (batch_job, batch_job))
+        self.assertEqual(second.job_id.method_name, "_process")
+        self.assertEqual(second.attempts, 2)
+        self.assertEqual(calls, ["c-1", "c-2", "c-3", "c-2"])
+        self.assertEqual(
+            self.env["account.analytic.account"].search_count(
+                [("code", "in", ("03-395", "03-396", "03-397"))]
+            ),
+            3,
+        )

@@ -428,6 +428,15 @@ class TestProcurementEvents(ProcurementCommon):
             payload.update(extra)
             return payload
 
+        # An impossible date is refused on receipt (422), never a crashed job.
+        errors = self.env["construction.event"]._validate_payload(
+            "subcontract_invoice.upsert",
+            requisition(1, 4000, period_start="2026-13-45"),
+        )
+        self.assertEqual(
+            errors,
+            [{"pointer": "/period_start", "detail": "'2026-13-45' is not a 'date'"}],
+        )
         first = self._send("subcontract_invoice.upsert", "si-1", requisition(1, 4000))
         self.assertEqual(first.state, "done")
         app = first._result_records()
