@@ -34,6 +34,8 @@ MAX_KEY_LENGTH = 255
 MAX_DEPTH = 32
 MAX_VALUE_ERRORS = 50
 INT32 = 2**31 - 1
+# Largest magnitude of a decimal number (an amount, a quantity) the API accepts.
+MAX_NUMBER = 1e15
 
 
 def _refuse_constant(name):
@@ -80,6 +82,13 @@ def _check_json_values(value, pointer, depth, errors):
             errors.append(
                 {"pointer": pointer, "detail": "Integer out of range (32 bits)."}
             )
+    elif isinstance(value, float) and abs(value) > MAX_NUMBER:
+        errors.append(
+            {
+                "pointer": pointer,
+                "detail": f"Number out of range (above {MAX_NUMBER:g}).",
+            }
+        )
 
 
 # Stored API-key hashes this worker has verified, by (database, sha256 of the key).
@@ -246,6 +255,7 @@ class ConstructionApiV1(http.Controller):
 
     def _dispatch(self, handler, *args):
         try:
+            self._check_request_text()
             return handler(*args)
         except ApiProblem as problem:
             request.env.cr.rollback()
@@ -264,6 +274,22 @@ class ConstructionApiV1(http.Controller):
             return _problem_response(
                 ApiProblem(500, "internal", "Internal error", "The error was logged.")
             )
+
+    def _check_request_text(self):
+        """400 for a NUL character in a header or query parameter: PostgreSQL
+        cannot compare or store it (body values are checked with the payload)."""
+        httprequest = request.httprequest
+        for name, value in [
+            *httprequest.headers.items(),
+            *httprequest.args.items(multi=True),
+        ]:
+            if "\x00" in name or "\x00" in value:
+                raise ApiProblem(
+                    400,
+                    "invalid-character",
+                    "Invalid character",
+                    f"{name.replace(chr(0), '')!r} contains a NUL character.",
+                )
 
     def _authenticate(self):
         """401 without a valid bearer key; then act as that user, find its backend."""

@@ -12,10 +12,10 @@ def _parse_as_of(value):
     """ISO 8601 date or date-time -> naive UTC datetime, or None when invalid."""
     try:
         stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if stamp.tzinfo:
+            stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # not a date; before year 1 in UTC
         return None
-    if stamp.tzinfo:
-        stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
     return stamp
 
 

@@ -80,6 +80,7 @@ class TestApiHostileBodies(HttpCase):
             (cost_code_payload(name="\ud800 lone surrogate"), "/name"),
             (cost_code_payload(version=2**40), "/version"),
             (cost_code_payload(version=-(2**31) - 1), "/version"),
+            (cost_code_payload(name="n", division=1.7e308), "/division"),
         ):
             self.assertRefused(
                 single, json.dumps(payload), 422, "validation-error", pointer
@@ -92,6 +93,23 @@ class TestApiHostileBodies(HttpCase):
             "validation-error",
             "/events/0/event_id",
         )
+
+    def test_nul_in_headers_and_query(self):
+        single = "/events/cost_code.upsert"
+        payload = json.dumps(cost_code_payload())
+        self.assertRefused(single, payload, 400, "invalid-character", key="k\x00")
+        before = self._state()
+        response = self.url_open(
+            f"{API}/outbox?event_type=a%00b",
+            headers={"Authorization": f"Bearer {self.key}"},
+        )
+        self.assertEqual(response.status_code, 400, response.text[:500])
+        self.assertTrue(response.json()["type"].endswith("/invalid-character"))
+        response = self.url_open(
+            f"{API}/health", headers={"Authorization": f"Bearer {self.key}\x00"}
+        )
+        self.assertEqual(response.status_code, 400, response.text[:500])
+        self.assertEqual(self._state(), before)
 
     def test_wrong_types_huge_strings_numbers_as_strings(self):
         single = "/events/cost_code.upsert"

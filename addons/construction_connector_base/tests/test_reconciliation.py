@@ -200,6 +200,11 @@ class TestReconciliation(ReconciliationCommon):
             {"as_of": "yesterday!", "lines": [duplicate, duplicate]}
         )
         self.assertEqual([e["pointer"] for e in errors], ["/as_of", "/lines/1"])
+        # before year 1 once in UTC: refused, not an OverflowError
+        errors = self.Snapshot._api_errors(
+            {"as_of": "0001-01-01T00:00:00+01:00", "lines": [duplicate]}
+        )
+        self.assertEqual([e["pointer"] for e in errors], ["/as_of"])
         errors = self.Snapshot._api_errors(
             {"as_of": "2026-12-01", "lines": [dict(duplicate, metric="profit")]}
         )
