@@ -829,7 +829,10 @@ class ConstructionEvent(models.Model):
         if self.env.user.has_group(INTEGRATION_GROUP):
             return
         raise AccessError(
-            _("Only a Construction Manager can replay or cancel integration events.")
+            _(
+                "Only a Construction Manager can replay or cancel integration "
+                "events and outbound messages."
+            )
         )
 
     # ---- ACCOUNTING APPROVAL ----

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 JOB_COST_EVENT = "job_cost.export"
 # (payload key, budget line column) of the job-to-date cost export.
@@ -75,7 +75,13 @@ class ConstructionBudget(models.Model):
         return messages
 
     def action_export_job_cost(self):
-        """Button: send the job-to-date cost of these projects now."""
+        """Button: send the job-to-date cost of these projects now (managers)."""
+        if not self.env.user.has_group(
+            "construction_connector_base.group_construction_manager"
+        ):
+            raise AccessError(
+                _("Only a Construction Manager can send job-to-date cost.")
+            )
         messages = self._export_job_cost()
         if not messages:
             raise UserError(

@@ -361,6 +361,7 @@ class ConstructionOutboxMessage(models.Model):
 
     def action_replay(self):
         """Send failed or dead messages again (same idempotency key), once."""
+        self.env["construction.event"]._check_operator()
         not_replayable = self.filtered(lambda m: m.state not in REPLAYABLE_STATES)
         if not_replayable:
             raise UserError(
@@ -383,6 +384,7 @@ class ConstructionOutboxMessage(models.Model):
         return True
 
     def action_cancel(self):
+        self.env["construction.event"]._check_operator()
         not_cancellable = self.filtered(lambda m: m.state not in CANCELLABLE_STATES)
         if not_cancellable:
             raise UserError(

@@ -202,6 +202,15 @@ class TestOutboundWiring(ConstructionCommon):
         self.assertEqual(
             json.loads(sent.payload)["data"]["totals"]["revised_budget"], 390000.00
         )
+        # A construction user (not a manager) cannot send it, even by RPC.
+        user = new_test_user(
+            self.env,
+            login="job_cost_site_user",
+            groups="construction_connector_base.group_construction_user",
+        )
+        with self.assertRaisesRegex(AccessError, "Construction Manager"):
+            self.budget.with_user(user).action_export_job_cost()
+        self.assertEqual(self._messages(event_type="job_cost.export"), sent)
 
     def test_job_cost_cron_one_message_per_project_and_system(self):
         other_project = self.env["project.project"].create({"name": "Test Depot"})

@@ -284,6 +284,16 @@ class TestOutboxDelivery(TransactionCase):
     def test_cancel(self):
         message = self._publish()
         job = message.job_id
+        # Accounting approvers read the outbox; they do not operate it.
+        approver = new_test_user(
+            self.env,
+            login="outbox_approver",
+            groups="construction_connector_base.group_construction_accounting_approver",
+        )
+        for action in ("action_cancel", "action_replay"):
+            with self.assertRaisesRegex(AccessError, "Construction Manager"):
+                getattr(message.with_user(approver), action)()
+        self.assertEqual(message.state, "pending")
         message.action_cancel()
         self.assertEqual(message.state, "cancelled")
         self.assertEqual(job.state, "cancelled")
