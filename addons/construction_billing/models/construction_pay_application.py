@@ -777,6 +777,9 @@ class ConstructionPayApplication(models.Model):
     # ------------------------------------------------------------------
     # Accounting
     # ------------------------------------------------------------------
+    # Accounting approval: staged documents of this model post to sales journals.
+    _construction_accounting_journal_type = "sale"
+
     def _construction_set_accounting_date(self, date):
         """Accounting approval of a staged progress claim: its posting date."""
         self.filtered(lambda app: not app.invoice_id).accounting_date = date

@@ -8,6 +8,9 @@ class AccountMove(models.Model):
     _name = "account.move"
     _inherit = ["account.move", "construction.outbound.mixin"]
 
+    # Accounting approval: staged documents of this model post to purchase journals.
+    _construction_accounting_journal_type = "purchase"
+
     def _construction_set_accounting_date(self, date):
         """Accounting approval of a staged supplier invoice: its posting date
         (drafts only; a posted entry keeps the date it was posted with)."""

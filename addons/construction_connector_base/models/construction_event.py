@@ -1008,27 +1008,30 @@ class ConstructionEvent(models.Model):
         )
 
     def _check_accounting_date(self, accounting_date):
-        """An approved accounting date must fall in an open period."""
-        for company in self.company_id:
-            lock_date = max(
-                filter(
-                    None,
-                    [
-                        company.fiscalyear_lock_date,
-                        # Odoo 18's hard lock date (absent from older snapshots)
-                        getattr(company, "hard_lock_date", False),
-                    ],
-                ),
-                default=False,
+        """An approved accounting date must fall in an open period: Odoo's lock
+        dates of the company (fiscal year, hard, and the sale or purchase lock
+        date of the documents' journal, ``_construction_accounting_journal_type``
+        of their model)."""
+        types = self._event_types()
+        for event in self:
+            etype = types.get(event.event_type)
+            model = self.env[etype.model] if etype and etype.model else None
+            journal_type = getattr(model, "_construction_accounting_journal_type", None)
+            company = event.company_id
+            violations = company._get_lock_date_violations(
+                accounting_date,
+                tax=False,
+                sale=journal_type == "sale",
+                purchase=journal_type == "purchase",
             )
-            if lock_date and accounting_date <= lock_date:
+            if violations:
                 raise UserError(
                     _(
                         "The accounting date %(date)s falls in a locked period of "
-                        "%(company)s (locked up to %(lock)s).",
+                        "%(company)s: %(locks)s.",
                         date=format_date(self.env, accounting_date),
                         company=company.name,
-                        lock=format_date(self.env, lock_date),
+                        locks=company._format_lock_dates(violations),
                     )
                 )
 

@@ -715,6 +715,9 @@ class ConstructionSubcontractPayApplication(models.Model):
                 )
             )
 
+    # Accounting approval: staged documents of this model post to purchase journals.
+    _construction_accounting_journal_type = "purchase"
+
     def _construction_set_accounting_date(self, date):
         """Accounting approval of a staged requisition: its bill's posting date."""
         self.filtered(lambda app: not app.bill_id).accounting_date = date

@@ -113,14 +113,14 @@ class TestProcurementStaging(ProcurementCommon):
             .create({"event_ids": [(6, 0, event.ids)], "decision": "accepted"})
         )
         self.assertTrue(wizard.takes_accounting_date)
-        # A date in a locked period is refused; the event stays staged.
-        # (set in SQL: closing the period for real would first ask to reconcile
-        # the demo bank statements)
+        # A date in a locked period is refused; the event stays staged. Purchases
+        # are locked up to 31 March (set in SQL: locking for real would first ask
+        # to reconcile the demo bank statements).
         self.env.cr.execute(
-            "UPDATE res_company SET fiscalyear_lock_date = '2026-03-31' WHERE id = %s",
+            "UPDATE res_company SET purchase_lock_date = '2026-03-31' WHERE id = %s",
             [self.company.id],
         )
-        self.company.invalidate_recordset(["fiscalyear_lock_date"])
+        self.company.invalidate_recordset(["purchase_lock_date"])
         wizard.accounting_date = "2026-03-31"
         with self.assertRaisesRegex(UserError, "locked period"):
             wizard.action_confirm()
