@@ -1,6 +1,9 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools.misc import format_date
+
+# Terms the subcontractor signs: fixed once the waiver is received.
+SIGNED_FIELDS = {"application_id", "condition", "scope", "amount", "through_date"}
 
 
 class ConstructionLienWaiver(models.Model):
@@ -100,7 +103,35 @@ class ConstructionLienWaiver(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
 
+    def action_reset_requested(self):
+        """A received waiver found wrong: back to requested, to be signed again
+        with the corrected terms (its signed copy stays attached for the record)."""
+        paid = self.filtered("payment_id")
+        if paid:
+            raise UserError(
+                _(
+                    "%(waivers)s already cover a payment.",
+                    waivers=", ".join(paid.mapped("name")),
+                )
+            )
+        self.write({"state": "requested", "date_received": False})
+        for waiver in self:
+            waiver.message_post(
+                body=_("Set back to requested: a corrected waiver is to be signed."),
+                subtype_xmlid="mail.mt_note",
+            )
+
     def write(self, vals):
+        signed = SIGNED_FIELDS.intersection(vals)
+        received = self.filtered(lambda waiver: waiver.state == "received")
+        if signed and received and vals.get("state") != "requested":
+            raise UserError(
+                _(
+                    "%(waivers)s is received: its signed terms cannot change. Set it "
+                    "back to requested and have the corrected waiver signed.",
+                    waivers=", ".join(received.mapped("name")),
+                )
+            )
         result = super().write(vals)
         if "attachment_ids" in vals:
             for waiver in self:

@@ -313,7 +313,12 @@ class TestSubcontractPayApplication(ProcurementCommon):
             app2.with_context(compliance_date="2026-04-30").action_approve()
         self.assertEqual(app2.state, "under_review")
         self.assertFalse(app2.bill_id)
+        # The signed terms are fixed: a corrected waiver is signed again.
+        with self.assertRaisesMsg(UserError, "signed terms cannot change"):
+            wrong.amount = 900.0
+        wrong.action_reset_requested()
         wrong.amount = 900.0
+        wrong.action_receive()
         app2.with_context(compliance_date="2026-04-30").action_approve()
         self.assertEqual(app2.state, "approved")
         self.assertEqual(app2.bill_id.amount_total, 1800.0)
@@ -423,9 +428,11 @@ class TestSubcontractPayApplication(ProcurementCommon):
         self.assertFalse(Payment.search([("partner_id", "=", self.steel_vendor.id)]))
         self.assertEqual(app.state, "approved")
         # A through date before the period is refused outright.
+        waiver.action_reset_requested()
         with self.assertRaisesMsg(ValidationError, "before the period"):
             waiver.through_date = "2026-02-27"
         waiver.amount = 900.0
+        waiver.action_receive()
         payment = self._register_payment(bill)
         self.assertEqual(payment.amount, 900.0)
         self.assertEqual(waiver.payment_id, payment)
@@ -510,7 +517,9 @@ class TestSubcontractPayApplication(ProcurementCommon):
                 outstanding.id
             )
         self.assertEqual(bill.payment_state, "not_paid")
+        waiver.action_reset_requested()
         waiver.amount = 900.0
+        waiver.action_receive()
         bill.with_context(compliance_date="2026-04-15").js_assign_outstanding_line(
             outstanding.id
         )
