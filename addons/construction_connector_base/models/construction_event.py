@@ -1325,7 +1325,7 @@ class ConstructionEvent(models.Model):
         events = self.search(
             [
                 ("received_date", "<", limit),
-                ("state", "in", ("done", "superseded", "cancelled")),
+                ("state", "in", ("done", "superseded", "cancelled", "rejected")),
                 ("payload_purged", "=", False),
             ]
         )

@@ -428,6 +428,16 @@ class TestIntegrationProcessing(ConstructionCommon):
         self.assertTrue(event.payload_purged)
         self.assertEqual(event.payload_hash, digest)
         self.assertEqual(event.idempotency_key, "k-1")
+        # a rejected event is finished too; a failed one is kept for its replay
+        rejected, _created = self._receive("k-2", cost_code_payload("pm-2", "03-372"))
+        failed, _created = self._receive("k-3", cost_code_payload("pm-3", "03-373"))
+        old = fields.Datetime.now() - timedelta(days=91)
+        rejected._write_state({"state": "rejected", "received_date": old})
+        failed._write_state({"state": "failed", "received_date": old})
+        self.env["construction.event"]._cron_purge_payloads()
+        self.assertEqual(
+            (rejected.payload_purged, failed.payload_purged), (True, False)
+        )
 
     def test_integration_user_cannot_rewrite_its_events(self):
         event, _created = self._receive("k-1", cost_code_payload())
