@@ -298,12 +298,11 @@ class ConstructionContract(models.Model):
     # Business helpers
     # ------------------------------------------------------------------
     def _invoice_terms(self, invoice_date):
-        """When an invoice of this contract is due: by the contract's payment
-        terms, else on its invoice date (not on the day it was created)."""
+        """When an invoice of this contract is due: by its payment terms."""
         self.ensure_one()
-        if self.payment_term_id:
-            return {"invoice_payment_term_id": self.payment_term_id.id}
-        return {"invoice_payment_term_id": False, "invoice_date_due": invoice_date}
+        return self.env["account.move"]._construction_due_terms(
+            self.payment_term_id, invoice_date
+        )
 
     def _get_retention_account(self):
         self.ensure_one()

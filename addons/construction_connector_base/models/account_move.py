@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -15,6 +15,15 @@ class AccountMove(models.Model):
         """Accounting approval of a staged supplier invoice: its posting date
         (drafts only; a posted entry keeps the date it was posted with)."""
         self.filtered(lambda move: move.state == "draft").date = date
+
+    @api.model
+    def _construction_due_terms(self, payment_term, invoice_date):
+        """Invoice values that make a document fall due by ``payment_term``, or
+        on ``invoice_date`` without one (Odoo would otherwise take the day the
+        document is created)."""
+        if payment_term:
+            return {"invoice_payment_term_id": payment_term.id}
+        return {"invoice_payment_term_id": False, "invoice_date_due": invoice_date}
 
     def _construction_outbound_event_type(self):
         return "invoice.sync"

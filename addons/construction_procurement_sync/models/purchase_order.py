@@ -422,12 +422,11 @@ class PurchaseOrder(models.Model):
     # ---- subcontract bills and retainage ----
 
     def _construction_bill_terms(self, invoice_date):
-        """When a bill of this order is due: by the order's payment terms, else
-        on its invoice date (not on the day the bill was recorded)."""
+        """When a bill of this order is due: by the order's payment terms."""
         self.ensure_one()
-        if self.payment_term_id:
-            return {"invoice_payment_term_id": self.payment_term_id.id}
-        return {"invoice_payment_term_id": False, "invoice_date_due": invoice_date}
+        return self.env["account.move"]._construction_due_terms(
+            self.payment_term_id, invoice_date
+        )
 
     def action_create_invoice(self):
         self._construction_check_no_pay_applications()
