@@ -407,21 +407,6 @@ class AccountMove(models.Model):
                     {"invoice_line_ids": commands}
                 )
 
-    def action_post(self):
-        for move in self.filtered(
-            lambda m: (
-                m.is_purchase_document()
-                and not m.construction_sub_pay_app_id
-                and not m.reversed_entry_id.construction_sub_pay_app_id
-            )
-        ):
-            orders = move.invoice_line_ids.purchase_line_id.order_id
-            orders._construction_check_no_pay_applications()
-        self._construction_sync_retainage()
-        result = super().action_post()
-        self._construction_retainage_exchange_difference()
-        return result
-
     def _construction_retainage_exchange_difference(self):
         """Retainage released in a foreign currency leaves Retention Payable at
         the rate it was withheld: the difference with the release bill's rate is
@@ -547,7 +532,22 @@ class AccountMove(models.Model):
         return payload
 
     def _post(self, soft=True):
+        """Every way of posting (the Confirm button, "Post Entries" on a list,
+        the auto-post cron): no bill beside a subcontract's pay applications,
+        retainage withheld in step with the billed work, exchange difference of
+        released retainage booked, release event sent."""
+        for move in self.filtered(
+            lambda m: (
+                m.is_purchase_document()
+                and not m.construction_sub_pay_app_id
+                and not m.reversed_entry_id.construction_sub_pay_app_id
+            )
+        ):
+            orders = move.invoice_line_ids.purchase_line_id.order_id
+            orders._construction_check_no_pay_applications()
+        self._construction_sync_retainage()
         posted = super()._post(soft=soft)
+        posted._construction_retainage_exchange_difference()
         posted._construction_publish_retainage_released()
         return posted
 

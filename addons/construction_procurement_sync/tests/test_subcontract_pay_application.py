@@ -638,6 +638,13 @@ class TestSubcontractPayApplication(ProcurementCommon):
             UserError, "billed by subcontractor pay applications"
         ):
             manual.action_post()
+        # ... nor through "Post Entries" on the bills list
+        with self.assertRaisesMsg(
+            UserError, "billed by subcontractor pay applications"
+        ):
+            self.env["validate.account.move"].with_context(
+                active_model="account.move", active_ids=manual.ids
+            ).create({}).validate_move()
         self.assertEqual(manual.state, "draft")
         other = self._create_order(
             [(self.erection, 1.0, 5000.0, self.cc_steel, self.subcontract)],
