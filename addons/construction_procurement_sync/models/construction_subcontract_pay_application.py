@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
@@ -281,16 +283,22 @@ class ConstructionSubcontractPayApplication(models.Model):
                 app._fill_lines()
         return apps
 
-    def _previous_lines(self, pol):
-        """Approved lines of earlier applications of this subcontract line."""
+    def _previous_lines(self):
+        """{subcontract line: approved lines of the other applications}, one
+        search for all the lines of this application."""
         self.ensure_one()
-        return self.env["construction.subcontract.pay.application.line"].search(
+        previous = defaultdict(
+            lambda: self.env["construction.subcontract.pay.application.line"]
+        )
+        for line in self.env["construction.subcontract.pay.application.line"].search(
             [
-                ("purchase_line_id", "=", pol.id),
+                ("purchase_line_id", "in", self.line_ids.purchase_line_id.ids),
                 ("application_id.state", "in", APPROVED_STATES),
                 ("application_id", "!=", self.id),
             ]
-        )
+        ):
+            previous[line.purchase_line_id] |= line
+        return previous
 
     def _fill_lines(self):
         self.ensure_one()
@@ -311,25 +319,29 @@ class ConstructionSubcontractPayApplication(models.Model):
                 )
             )
         self.line_ids = commands
-        self._refresh_previous()
-        # Materials stay stored until the subcontractor reports them installed.
-        for line in self.line_ids:
-            line.stored_to_date = line.previous_stored
+        self._refresh_previous(fill=True)
 
-    def _refresh_previous(self):
+    def _refresh_previous(self, fill=False):
+        """The previous-application columns of every line; ``fill``: materials
+        stay stored until the subcontractor reports them installed."""
         for app in self:
+            previous = app._previous_lines()
             for line in app.line_ids:
-                prev = app._previous_lines(line.purchase_line_id)
+                prev = previous[line.purchase_line_id]
+                stored = (
+                    prev.sorted(lambda pl: (pl.application_id.period_end, pl.id))[
+                        -1:
+                    ].stored_to_date
+                    if prev
+                    else 0.0
+                )
                 line.write(
                     {
                         "previous_work": sum(prev.mapped("work_this_period")),
-                        "previous_stored": prev.sorted(
-                            lambda pl: (pl.application_id.period_end, pl.id)
-                        )[-1:].stored_to_date
-                        if prev
-                        else 0.0,
+                        "previous_stored": stored,
                         "previous_retainage": sum(prev.mapped("retainage_this_period")),
                         "previous_released": sum(prev.mapped("retainage_release")),
+                        **({"stored_to_date": stored} if fill else {}),
                     }
                 )
 
