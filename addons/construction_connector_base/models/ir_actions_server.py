@@ -1,8 +1,10 @@
 import json
 
 from odoo import _, fields, models
+from odoo.exceptions import AccessError
 
-# Set while a queued server action runs in its job (so it runs inline there).
+# Id of the queued server action running in its job (so that one runs inline
+# there; other queued actions it triggers still get jobs of their own).
 QUEUED_CONTEXT = "construction_queued_action_run"
 # Context keys handed to the job besides the records (base_automation's filter).
 FORWARDED_CONTEXT_KEYS = ("domain_post",)
@@ -37,11 +39,13 @@ class IrActionsServer(models.Model):
     )
 
     def run(self):
-        if self.env.context.get(QUEUED_CONTEXT):
-            return super().run()
+        running = self.env.context.get(QUEUED_CONTEXT)
         # sudo: the flag is action configuration; run() reads it as sudo too.
-        queued = self.filtered(lambda action: action.sudo().construction_queued)
+        queued = self.filtered(
+            lambda action: action.id != running and action.sudo().construction_queued
+        )
         for action in queued:
+            action._construction_check_run_access()
             action._construction_enqueue_run()
         inline = self - queued
         if inline:
@@ -58,6 +62,23 @@ class IrActionsServer(models.Model):
                 },
             }
         return False
+
+    def _construction_check_run_access(self):
+        """The checks ``run()`` makes before running an action, made before
+        queuing it: a user who may not run it is told now, not by a failed job."""
+        context = self.env.context
+        groups = self.sudo().groups_id  # sudo: action configuration
+        if groups:
+            if not groups & self.env.user.groups_id:
+                raise AccessError(
+                    _("You don't have enough access rights to run this action.")
+                )
+            return
+        model = context.get("active_model") or self.sudo().model_id.model
+        records = self.env[model].browse(
+            context.get("active_ids") or context.get("active_id") or []
+        )
+        records.check_access("write")
 
     def _construction_enqueue_run(self):
         """Store the job that runs this action on the context's records."""
@@ -91,7 +112,7 @@ class IrActionsServer(models.Model):
     def _construction_run_queued(self, model, res_ids, extra_context=None):
         """Job body: run the action inline on the records that still exist."""
         self.ensure_one()
-        ctx = dict(extra_context or {}, **{QUEUED_CONTEXT: True})
+        ctx = dict(extra_context or {}, **{QUEUED_CONTEXT: self.id})
         ctx["active_model"] = model
         records = self.env[model].browse(res_ids).exists() if res_ids else None
         if res_ids and not records:

@@ -146,6 +146,51 @@ class TestOutboundWiring(ConstructionCommon):
             self.customer.ref, f"by outbound_manager in {self.company.name}"
         )
 
+    def test_queued_action_refused_at_once_without_rights(self):
+        """A user who may not run the action is told now, and nothing is queued."""
+        action = self._queued_action()
+        portal = new_test_user(
+            self.env, login="outbound_portal", groups="base.group_portal"
+        )
+        before = self._action_jobs()
+        with self.assertRaises(AccessError):
+            action.with_user(portal).with_context(
+                active_model="res.partner", active_ids=self.customer.ids
+            ).sudo(False).run()
+        self.assertFalse(self._action_jobs() - before)
+
+    def test_queued_action_triggered_in_a_queued_job_gets_its_own_job(self):
+        first = self._queued_action(
+            name="Rename", code="records.write({'name': records.name + ' (checked)'})"
+        )
+        second = self._queued_action()
+        self.env["base.automation"].create(
+            {
+                "name": "Queued on partner rename",
+                "model_id": second.model_id.id,
+                "trigger": "on_create_or_write",
+                "trigger_field_ids": [
+                    Command.set(
+                        self.env["ir.model.fields"]._get("res.partner", "name").ids
+                    )
+                ],
+                "action_server_ids": [Command.link(second.id)],
+            }
+        )
+        before = self._action_jobs()
+        first.with_context(
+            active_model="res.partner", active_ids=self.customer.ids
+        ).run()
+        job = self._action_jobs() - before
+        self.assertEqual(run_job(self.env, job), "done")
+        # the rename ran in the first job; the tagging waits in its own job
+        self.assertFalse(self.customer.ref)
+        nested = self._action_jobs() - before - job
+        self.assertEqual(len(nested), 1)
+        self.assertEqual(run_job(self.env, nested), "done")
+        self.customer.invalidate_recordset(["ref"])
+        self.assertTrue(self.customer.ref)
+
     def test_queued_action_on_deleted_records_does_nothing(self):
         partner = self.env["res.partner"].create({"name": "Gone Soon"})
         action = self._queued_action()
