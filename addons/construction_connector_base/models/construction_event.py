@@ -10,7 +10,6 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.sql_db import db_connect
 from odoo.tools import SQL, float_compare, format_date, html2plaintext, mute_logger
 
 from ..tools.event_types import EventType
@@ -337,11 +336,8 @@ class ConstructionEvent(models.Model):
 
     @api.model
     def _read_committed_twin(self, backend, key):
-        if self.env.registry.in_test_mode():
-            cursor = self.env.registry.cursor()
-        else:
-            cursor = db_connect(self.env.cr.dbname).cursor()
-        with cursor as cr:
+        # A fresh cursor (the test cursor in tests) sees what others committed.
+        with self.env.registry.cursor() as cr:
             cr.execute(
                 "SELECT id, payload_hash FROM construction_event "
                 "WHERE backend_id = %s AND idempotency_key = %s",
@@ -1246,11 +1242,8 @@ class ConstructionEvent(models.Model):
     def _to_api_committed(self):
         """``_to_api`` of an event committed by a concurrent request after our
         snapshot was taken: read with a fresh cursor, as the same user."""
-        if self.env.registry.in_test_mode():
-            cursor = self.env.registry.cursor()
-        else:
-            cursor = db_connect(self.env.cr.dbname).cursor()
-        with cursor as cr:
+        # A fresh cursor (the test cursor in tests) sees what others committed.
+        with self.env.registry.cursor() as cr:
             context = dict(self.env.context, construction_committed_twin=False)
             env = api.Environment(cr, self.env.uid, context, su=self.env.su)
             return self.with_env(env)._to_api()
