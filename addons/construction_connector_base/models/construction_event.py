@@ -382,17 +382,8 @@ class ConstructionEvent(models.Model):
 
     def _enqueue(self, eta=None, state="queued"):
         """Create the processing job of each event (as its integration user)."""
-        max_retries = self._get_param("max_retries", 5)
         for event in self:
-            backend = event.backend_id
-            runner = event.with_company(backend.company_id)
-            if backend.user_id:
-                runner = runner.with_user(backend.user_id)
-            # sudo: the channel name is technical queue configuration.
-            channel = backend.channel_id.sudo().complete_name or None
-            job = runner.with_delay(
-                channel=channel,
-                max_retries=max_retries,
+            job = event._delayed(
                 eta=eta,
                 description=_(
                     "Process %(type)s event %(key)s",
@@ -429,6 +420,21 @@ class ConstructionEvent(models.Model):
         """Enqueue, or stage for an accounting approver when the backend says so."""
         self._stage()._enqueue()
 
+    def _delayed(self, **job_options):
+        """``with_delay`` for events of one system: as its integration user, in
+        its company and job channel, with the configured retry budget."""
+        backend = self.backend_id
+        backend.ensure_one()
+        runner = self.with_company(backend.company_id)
+        if backend.user_id:
+            runner = runner.with_user(backend.user_id)
+        return runner.with_delay(
+            # sudo: the channel name is technical queue configuration.
+            channel=backend.channel_id.sudo().complete_name or None,
+            max_retries=self._get_param("max_retries", 5),
+            **job_options,
+        )
+
     def _enqueue_batch(self, batch_ref):
         """One job for the events of one API batch (same backend), one savepoint
         per event inside it: the queue overhead is paid once per batch. Events
@@ -438,14 +444,7 @@ class ConstructionEvent(models.Model):
             return
         backend = events.backend_id
         backend.ensure_one()
-        runner = events.with_company(backend.company_id)
-        if backend.user_id:
-            runner = runner.with_user(backend.user_id)
-        # sudo: the channel name is technical queue configuration.
-        channel = backend.channel_id.sudo().complete_name or None
-        job = runner.with_delay(
-            channel=channel,
-            max_retries=events._get_param("max_retries", 5),
+        job = events._delayed(
             description=_(
                 "Process %(count)s %(type)s events of batch %(batch)s",
                 count=len(events),
