@@ -518,21 +518,22 @@ class ConstructionBackend(models.Model):
                 raise
             return account
 
-    def _map_cost_codes(self, codes):
-        """{external code: our cost code} for many codes in two queries at most;
-        the first unmapped code raises like ``_map_cost_code``."""
+    def _map_many(self, kind, codes):
+        """{external code: our record} of the ``kind`` codes this system maps,
+        one query (cost codes also by identical code when ``map_by_code``);
+        unmapped codes are left out."""
         self.ensure_one()
         codes = list(dict.fromkeys(codes))
         mappings = self.env["construction.mapping"].search(
             [
                 ("backend_id", "=", self.id),
-                ("kind", "=", "cost_code"),
+                ("kind", "=", kind),
                 ("external_code", "in", codes),
             ]
         )
         found = {m.external_code: m.target_ref for m in mappings if m.target_ref}
         missing = [code for code in codes if code not in found]
-        if missing and self.map_by_code:
+        if kind == "cost_code" and missing and self.map_by_code:
             accounts = self.env["account.analytic.account"].search(
                 [
                     ("construction_role", "=", "cost_code"),
@@ -542,6 +543,12 @@ class ConstructionBackend(models.Model):
             )
             for account in accounts:
                 found.setdefault(account.code, account)
+        return found
+
+    def _map_cost_codes(self, codes):
+        """{external code: our cost code} for many codes in two queries at most;
+        the first unmapped code raises like ``_map_cost_code``."""
+        found = self._map_many("cost_code", codes)
         for code in codes:
             if code not in found:
                 self._map_cost_code(code)  # raises the usual error

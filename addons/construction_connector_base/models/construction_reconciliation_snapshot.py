@@ -82,32 +82,10 @@ class ConstructionReconciliationSnapshot(models.Model):
 
     @api.model
     def _resolve_refs(self, backend, kind, codes):
-        """{external code: record id} through the backend's mappings (one query),
-        cost codes also by identical code when the backend allows it."""
-        mappings = self.env["construction.mapping"].search(
-            [
-                ("backend_id", "=", backend.id),
-                ("kind", "=", kind),
-                ("external_code", "in", list(codes)),
-            ]
-        )
-        resolved = {
-            mapping.external_code: mapping.target_ref.id
-            for mapping in mappings
-            if mapping.target_ref
+        """{external code: record id} of the codes the backend maps."""
+        return {
+            code: record.id for code, record in backend._map_many(kind, codes).items()
         }
-        missing = set(codes) - set(resolved)
-        if kind == "cost_code" and missing and backend.map_by_code:
-            accounts = self.env["account.analytic.account"].search_read(
-                [
-                    ("construction_role", "=", "cost_code"),
-                    ("code", "in", list(missing)),
-                    ("company_id", "=", backend.company_id.id),
-                ],
-                ["code"],
-            )
-            resolved.update({account["code"]: account["id"] for account in accounts})
-        return resolved
 
     @api.model
     def _create_from_api(self, backend, payload):
