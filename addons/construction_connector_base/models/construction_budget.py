@@ -491,6 +491,8 @@ class ConstructionBudgetLine(models.Model):
 
     @api.model
     def _actual_domain(self, project_accounts, cost_codes):
+        """Analytic lines of actual cost: of these project accounts and cost
+        codes, invoicing (revenue) excluded."""
         plan = self.env["account.analytic.plan"]
         return [
             ("account_id", "in", project_accounts.ids),

@@ -565,14 +565,11 @@ class ConstructionReconciliationMismatch(models.Model):
                 ],
             )
         if self.metric == "jtd_cost":
-            column = self.env["account.analytic.plan"]._construction_column("cost_code")
             return self._records_action(
                 "account.analytic.line",
-                [
-                    ("account_id", "=", self.project_id.account_id.id),
-                    (column, "=", self.cost_code_id.id),
-                    ("category", "!=", "invoice"),
-                ],
+                self.env["construction.budget.line"]._actual_domain(
+                    self.project_id.account_id, self.cost_code_id
+                ),
             )
         return None
 
