@@ -221,33 +221,51 @@ class ConstructionComplianceRequirement(models.Model):
     @api.depends_context("compliance_date")
     def _compute_status(self):
         today = compliance_today(self)
+        candidates = self._candidates_by_requirement()
         for req in self:
-            req.document_id, req.state = req._status_on(today)
+            req.document_id, req.state = req._status_on(today, candidates[req])
+
+    def _candidates_by_requirement(self):
+        """{requirement: documents that may satisfy it} (the vendor's, of its
+        type, general or for its subcontract, with enough coverage), one search
+        for all these requirements."""
+        orders = self.order_id
+        docs = self.env["construction.compliance.document"].search(
+            [
+                ("company_id", "in", orders.company_id.ids),
+                ("partner_id", "in", orders.partner_id.commercial_partner_id.ids),
+                ("document_type", "in", list(set(self.mapped("document_type")))),
+            ]
+        )
+        return {
+            req: docs.filtered(
+                lambda d, req=req: (
+                    d.company_id == req.order_id.company_id
+                    and d.partner_id == req.order_id.partner_id.commercial_partner_id
+                    and d.document_type == req.document_type
+                    and d.order_id in (d.order_id.browse(), req.order_id)
+                    and d.currency_id.compare_amounts(
+                        d.coverage_amount, req.min_coverage
+                    )
+                    >= 0
+                )
+            )
+            for req in self
+        }
 
     def _candidate_documents(self):
         self.ensure_one()
-        order = self.order_id
-        docs = self.env["construction.compliance.document"].search(
-            [
-                ("company_id", "=", order.company_id.id),
-                ("partner_id", "=", order.partner_id.commercial_partner_id.id),
-                ("document_type", "=", self.document_type),
-                "|",
-                ("order_id", "=", False),
-                ("order_id", "=", order.id),
-            ]
-        )
-        return docs.filtered(
-            lambda d: (
-                d.currency_id.compare_amounts(d.coverage_amount, self.min_coverage) >= 0
-            )
-        )
+        return self._candidates_by_requirement()[self]
 
-    def _status_on(self, day):
+    def _status_on(self, day, candidates=None):
+        """(best document, its state on ``day``) among ``candidates`` (default:
+        this requirement's candidate documents); state "missing" when none."""
         self.ensure_one()
+        if candidates is None:
+            candidates = self._candidate_documents()
         rank = {"valid": 0, "expiring": 1, "expired": 2}
         best, best_state = self.env["construction.compliance.document"], "missing"
-        for doc in self._candidate_documents():
+        for doc in candidates:
             state = doc._state_on(day)
             if best_state == "missing" or rank[state] < rank[best_state]:
                 best, best_state = doc, state
@@ -257,8 +275,9 @@ class ConstructionComplianceRequirement(models.Model):
         """Readable problems of these requirements on ``day``."""
         labels = dict(COMPLIANCE_TYPES)
         problems = []
+        candidates = self._candidates_by_requirement()
         for req in self:
-            doc, state = req._status_on(day)
+            doc, state = req._status_on(day, candidates[req])
             if state == "missing":
                 problems.append(
                     _(

@@ -140,12 +140,14 @@ class ConstructionSubcontractDashboard(models.Model):
     @api.depends_context("compliance_date")
     def _compute_compliance_status(self):
         today = compliance_today(self)
+        requirements = self.order_id.construction_compliance_requirement_ids
+        candidates = requirements._candidates_by_requirement()
         for row in self:
             reqs = row.order_id.construction_compliance_requirement_ids
             if not reqs:
                 row.compliance_status = "none"
                 continue
-            states = {req._status_on(today)[1] for req in reqs}
+            states = {req._status_on(today, candidates[req])[1] for req in reqs}
             if states & {"missing", "expired"}:
                 row.compliance_status = "non_compliant"
             elif "expiring" in states:
