@@ -178,8 +178,9 @@ class ConstructionBackend(models.Model):
         def age(date):
             return int((now - date).total_seconds()) if date else None
 
-        # sudo: counts of this system's own inbox and outbox only (the integration
-        # user cannot read outbox messages); no record content is returned.
+        # sudo: counts of this system's own inbox and outbox only, whatever the
+        # record rules of the caller (a manager checking the health of a system);
+        # no record content is returned.
         Event = self.env["construction.event"].sudo()
         Outbox = self.env["construction.outbox.message"].sudo()
         domain = [("backend_id", "=", self.id)]
