@@ -944,9 +944,14 @@ class ConstructionEvent(models.Model):
         return Users.search(domain, order="id", limit=1)
 
     def _schedule_approval_activity(self):
-        """One to-do per staged event for its accounting approver."""
+        """One to-do per staged event for its accounting approver (looked up
+        once per system and event type)."""
+        assignees = {}
         for event in self:
-            user = event._approval_assignee()
+            key = (event.backend_id, event.event_type)
+            if key not in assignees:
+                assignees[key] = event._approval_assignee()
+            user = assignees[key]
             if not user:
                 _logger.warning(
                     "Event %s awaits approval but company %s has no accounting "
