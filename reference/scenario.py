@@ -536,7 +536,8 @@ class Scenario:
             f"{budget['committed_amount']:,.2f}, actual {budget['actual_amount']:,.2f}"
         )
         self.link(
-            "purchase order", f"/odoo/action-purchase.purchase_rfq/{order_ids[0]}"
+            "purchase order",
+            f"/odoo/action-purchase.purchase_form_action/{order_ids[0]}",
         )
         self.record(
             "procurement",
