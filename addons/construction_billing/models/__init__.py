@@ -16,3 +16,4 @@ from . import construction_reconciliation
 from . import pay_application_sync_lock
 from . import construction_monitor
 from . import construction_navigation
+from . import ir_actions_report

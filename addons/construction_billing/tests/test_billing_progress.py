@@ -431,12 +431,12 @@ class TestBillingProgress(BillingCommon):
         app = self._period_1()
         pdf, text = self._render_pdf("construction_billing.report_pay_application", app)
         reader = PdfFileReader(io.BytesIO(pdf))
-        # US Letter, portrait: 612 x 792 points.
+        # US Letter: the G702 portrait (612 x 792 points), then the wide G703 on
+        # its own landscape page.
         self.assertEqual(
             [tuple(map(float, page.mediabox[2:])) for page in reader.pages],
-            [(612.0, 792.0)] * len(reader.pages),
+            [(612.0, 792.0), (792.0, 612.0)],
         )
-        self.assertEqual(len(reader.pages), 2)  # G702, then the G703 on its own page
         g702, g703 = (page.extract_text() for page in reader.pages)
         self.assertIn("(G702)", g702)
         self.assertIn("(G703)", g703)
@@ -498,3 +498,23 @@ class TestBillingProgress(BillingCommon):
             "$ 104,000.00 92.04% $ 9,000.00 $ 8,025.00",
         ):
             self.assertIn(expected, text)
+
+        # Both applications printed at once: each G702 followed by its own G703.
+        app1 = app2.previous_id
+        pdf, _text = self._render_pdf(
+            "construction_billing.report_pay_application", app1 | app2
+        )
+        reader = PdfFileReader(io.BytesIO(pdf))
+        pages = [" ".join(page.extract_text().split()) for page in reader.pages]
+        self.assertEqual(
+            [tuple(map(float, page.mediabox[2:])) for page in reader.pages],
+            [(612.0, 792.0), (792.0, 612.0)] * 2,
+        )
+        self.assertEqual(
+            [("(G702)" in page, "(G703)" in page) for page in pages],
+            [(True, False), (False, True)] * 2,
+        )
+        self.assertIn("8. Current Payment Due $ 21,100.00", pages[0])
+        self.assertIn("Application No. 1 ,", pages[1])
+        self.assertIn("8. Current Payment Due $ 74,875.00", pages[2])
+        self.assertIn("Application No. 2 ,", pages[3])
