@@ -377,6 +377,13 @@ class TestSubcontractPayApplication(ProcurementCommon):
         self.assertIn(payment.currency_id.amount_to_text(900.0), text)
         self.assertIn(bill.name, text)
         self.assertIn(app.name, text)
+        if self.env["ir.actions.report"].get_wkhtmltopdf_state() == "ok":
+            # As printed: the payees are text in the PDF (system fonts).
+            _pdf, text = self._render_pdf(
+                "construction_procurement_sync.action_report_construction_remittance_advice",
+                payment,
+            )
+            self.assertIn("Test Steel Erectors Inc and Test Rebar Supply Co", text)
         payment.action_draft()
         payment.action_cancel()
         self.assertEqual(bill.payment_state, "not_paid")
@@ -846,11 +853,6 @@ class TestSubcontractPayApplication(ProcurementCommon):
         self.assertIn("Unconditional Waiver and Release on Final Payment", html)
         self.assertIn("has been paid in full", html)
         self.assertNotIn("Conditional Waiver", html)
-        if Report.get_wkhtmltopdf_state() == "ok":
-            pdf = Report.with_context(force_report_rendering=True)._render_qweb_pdf(
-                report, waiver.ids
-            )[0]
-            self.assertTrue(pdf.startswith(b"%PDF"))
         waiver.action_generate_document()
         generated = waiver.message_ids[0].attachment_ids
         self.assertEqual(generated.name, "LW-R1.pdf")
@@ -865,6 +867,29 @@ class TestSubcontractPayApplication(ProcurementCommon):
         waiver.action_receive()
         self.assertEqual(waiver.state, "received")
         self.assertEqual(waiver.message_ids[0].attachment_ids, signed)
+
+    def test_lien_waiver_pdf_text(self):
+        """The printed waiver keeps its words as text (system fonts), so it can
+        be searched and matched against the signed copy."""
+        app = self._app("2026-03-01", "2026-03-31", {self.sov_steel: (1000.0, 0.0)})
+        self._approve(app, "2026-03-31")
+        waiver = self.env["construction.lien.waiver"].create(
+            {
+                "name": "LW-P1",
+                "application_id": app.id,
+                "condition": "conditional",
+                "scope": "progress",
+                "amount": 900.0,
+                "through_date": "2026-03-31",
+            }
+        )
+        _pdf, text = self._render_pdf(
+            "construction_procurement_sync.action_report_construction_lien_waiver",
+            waiver,
+        )
+        self.assertIn("Conditional Waiver and Release on Progress Payment", text)
+        self.assertIn("$ 900.00", text)
+        self.assertIn("Test Steel Erectors Inc", text)
 
     def test_dashboard(self):
         manager = new_test_user(
