@@ -827,12 +827,14 @@ class TestSubcontractPayApplication(ProcurementCommon):
         )
         self.assertEqual(sum(posted.mapped("balance")), 0.0)
 
-    def test_lien_waiver_report(self):
+    def _march_waiver(self, name):
+        """A conditional progress waiver of 900.00 for an approved March
+        requisition of 1,000.00 on the steel line."""
         app = self._app("2026-03-01", "2026-03-31", {self.sov_steel: (1000.0, 0.0)})
         self._approve(app, "2026-03-31")
-        waiver = self.env["construction.lien.waiver"].create(
+        return self.env["construction.lien.waiver"].create(
             {
-                "name": "LW-R1",
+                "name": name,
                 "application_id": app.id,
                 "condition": "conditional",
                 "scope": "progress",
@@ -840,6 +842,9 @@ class TestSubcontractPayApplication(ProcurementCommon):
                 "through_date": "2026-03-31",
             }
         )
+
+    def test_lien_waiver_report(self):
+        waiver = self._march_waiver("LW-R1")
         report = "construction_procurement_sync.action_report_construction_lien_waiver"
         Report = self.env["ir.actions.report"]
         html = Report._render_qweb_html(report, waiver.ids)[0].decode()
@@ -871,18 +876,7 @@ class TestSubcontractPayApplication(ProcurementCommon):
     def test_lien_waiver_pdf_text(self):
         """The printed waiver keeps its words as text (system fonts), so it can
         be searched and matched against the signed copy."""
-        app = self._app("2026-03-01", "2026-03-31", {self.sov_steel: (1000.0, 0.0)})
-        self._approve(app, "2026-03-31")
-        waiver = self.env["construction.lien.waiver"].create(
-            {
-                "name": "LW-P1",
-                "application_id": app.id,
-                "condition": "conditional",
-                "scope": "progress",
-                "amount": 900.0,
-                "through_date": "2026-03-31",
-            }
-        )
+        waiver = self._march_waiver("LW-P1")
         _pdf, text = self._render_pdf(
             "construction_procurement_sync.action_report_construction_lien_waiver",
             waiver,
