@@ -2,7 +2,7 @@
     "name": "Construction Billing",
     "summary": "Schedules of values, AIA G702/G703 progress billing, milestone"
     " billing and retainage",
-    "version": "18.0.1.2.1",
+    "version": "18.0.1.3.0",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",
@@ -17,6 +17,7 @@
         "views/construction_retainage_views.xml",
         "views/project_project_views.xml",
         "views/res_config_settings_views.xml",
+        "views/construction_wip_report_views.xml",
         "views/construction_billing_menus.xml",
         "views/construction_navigation_views.xml",
         "report/pay_application_report.xml",

@@ -1,0 +1,196 @@
+from odoo import Command
+from odoo.exceptions import UserError
+from odoo.tests import new_test_user, tagged
+
+from .common_billing import BillingCommon
+
+
+@tagged("post_install", "-at_install")
+class TestBillingWip(BillingCommon):
+    """Work in progress schedule: a 100,000.00 contract estimated at 90,000.00 of
+    cost, 27,000.00 booked in January (30% complete, 30,000.00 earned)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.line_concrete.original_amount = 36000.00
+        cls.line_forming.original_amount = 18000.00
+        cls.line_steel.original_amount = 36000.00
+        # Bills dated 2026-01-15, booked (accounting date) on 2026-01-31.
+        cls._post_vendor_bill(18000.00, cls.cc_concrete, cls.material)
+        cls._post_vendor_bill(9000.00, cls.cc_forming, cls.labor)
+
+    def _schedule(self, as_of, **options):
+        report = self.env["construction.wip.report"].create({"as_of": as_of, **options})
+        action = report.action_compute()
+        lines = self.env[action["res_model"]].search(action["domain"])
+        self.assertEqual(lines, report.line_ids)
+        return {line.project_id: line for line in lines}
+
+    def _figures(self, line):
+        return {
+            "contract": line.contract_amount,
+            "estimated_cost": line.estimated_cost,
+            "cost": line.cost_to_date,
+            "percent": round(line.percent_complete, 2),
+            "earned": line.earned_revenue,
+            "billed": line.billed_to_date,
+            "over": line.over_billing,
+            "under": line.under_billing,
+            "profit_to_date": line.gross_profit_to_date,
+        }
+
+    def test_over_and_under_billing_by_date(self):
+        expected = {
+            "contract": 100000.00,
+            "estimated_cost": 90000.00,
+            "cost": 27000.00,
+            "percent": 30.0,
+            "earned": 30000.00,
+            "billed": 0.0,
+            "over": 0.0,
+            "under": 30000.00,
+            "profit_to_date": 3000.00,
+        }
+        # Before any billing: the whole earned revenue is underbilled.
+        self.assertEqual(
+            self._figures(self._schedule("2026-01-31")[self.project]), expected
+        )
+        # Before the cost was booked: nothing earned yet.
+        before = self._schedule("2026-01-30")[self.project]
+        self.assertEqual(
+            (before.cost_to_date, before.earned_revenue, before.gross_profit_to_date),
+            (0.0, 0.0, 0.0),
+        )
+        # January's application bills 23,000.00 gross (2,150.00 retainage withheld
+        # on the Retention Receivable account does not reduce what was billed).
+        app1 = self._new_application("2026-01-31")
+        self._enter(
+            app1,
+            {
+                self.sov1: (10000.0, 0.0),
+                self.sov2: (5000.0, 0.0),
+                self.sov3: (0.0, 8000.0),
+            },
+        )
+        self.assertEqual(self._certify(app1).state, "posted")
+        expected.update(billed=23000.00, under=7000.00)
+        self.assertEqual(
+            self._figures(self._schedule("2026-01-31")[self.project]), expected
+        )
+        # February bills 20,000.00 more: 13,000.00 billed ahead of the work.
+        app2 = self._new_application("2026-02-28")
+        self._enter(app2, {self.sov1: (20000.0, 0.0)})
+        self._certify(app2)
+        # A retainage release bills money already counted: no change.
+        release = self.env["construction.retainage.release"].create(
+            {
+                "contract_id": self.contract.id,
+                "date": "2026-02-28",
+                "line_ids": [
+                    Command.create({"sov_line_id": self.sov1.id, "amount": 600})
+                ],
+            }
+        )
+        release.action_create_invoice().action_post()
+        expected.update(billed=43000.00, under=0.0, over=13000.00)
+        line = self._schedule("2026-02-28")[self.project]
+        self.assertEqual(self._figures(line), expected)
+        self.assertEqual(line.over_under_billing, 13000.00)
+        # The January schedule, run later, still stops at January's billing.
+        self.assertEqual(
+            self._schedule("2026-01-31")[self.project].billed_to_date, 23000.00
+        )
+
+    def test_projected_loss_and_missing_budget(self):
+        # Steel re-estimated at 60,000.00: 114,000.00 of cost for 100,000.00.
+        self.line_steel.original_amount = 60000.00
+        other = self.env["project.project"].create({"name": "Test No Budget"})
+        contract = self.env["construction.contract"].create(
+            {
+                "project_id": other.id,
+                "partner_id": self.customer.id,
+                "original_contract_sum": 50000.00,
+                "sov_line_ids": [
+                    Command.create(
+                        {
+                            "item_no": "1",
+                            "name": "Everything",
+                            "cost_code_id": self.cc_concrete.id,
+                            "original_value": 50000.00,
+                        }
+                    )
+                ],
+            }
+        )
+        draft_only = self.env["project.project"].create({"name": "Test Draft Only"})
+        self.env["construction.contract"].create(
+            {
+                "project_id": draft_only.id,
+                "partner_id": self.customer.id,
+                "original_contract_sum": 1000.00,
+            }
+        )
+        schedule = self._schedule("2026-01-31")
+        self.assertNotIn(other, schedule)  # its contract is a draft
+        self.assertNotIn(draft_only, schedule)
+        contract.action_activate()
+        schedule = self._schedule("2026-01-31")
+        self.assertNotIn(draft_only, schedule)
+        loss = schedule[self.project]
+        self.assertEqual(
+            (
+                loss.estimated_cost,
+                loss.estimated_gross_profit,
+                round(loss.percent_complete, 4),
+                loss.earned_revenue,
+                loss.gross_profit_to_date,
+            ),
+            # 27,000 / 114,000 = 23.6842%: the whole 14,000.00 loss is recognised.
+            (114000.00, -14000.00, 23.6842, 23684.21, -14000.00),
+        )
+        self.assertIn("Projected loss", loss.note)
+        unbudgeted = schedule[other]
+        self.assertEqual(
+            (
+                unbudgeted.contract_amount,
+                unbudgeted.estimated_cost,
+                unbudgeted.earned_revenue,
+            ),
+            (50000.00, 0.0, 0.0),
+        )
+        self.assertIn("no budget", unbudgeted.note)
+
+    def test_closed_contracts_and_nothing_to_list(self):
+        self.contract.state = "closed"
+        self.assertNotIn(self.project, self._schedule("2026-01-31"))
+        schedule = self._schedule("2026-01-31", include_closed=True)
+        self.assertEqual(schedule[self.project].cost_to_date, 27000.00)
+        empty = self.env["res.company"].create({"name": "Test WIP Empty Co"})
+        with self.assertRaisesMsg(UserError, "no active prime contract"):
+            self.env["construction.wip.report"].create(
+                {"as_of": "2026-01-31", "company_id": empty.id}
+            ).action_compute()
+
+    def test_construction_user_reads_the_schedule(self):
+        """A construction user (no accounting rights) gets the ledger figures of
+        the contracts it can read."""
+        user = new_test_user(
+            self.env,
+            login="test_wip_user",
+            groups="construction_connector_base.group_construction_user",
+        )
+        app = self._new_application("2026-01-31")
+        self._enter(app, {self.sov1: (10000.0, 0.0)})
+        self._certify(app)
+        report = (
+            self.env["construction.wip.report"]
+            .with_user(user)
+            .create({"as_of": "2026-01-31"})
+        )
+        report.action_compute()
+        line = report.line_ids.filtered(lambda line: line.project_id == self.project)
+        self.assertEqual(
+            (line.cost_to_date, line.billed_to_date, line.under_billing),
+            (27000.00, 10000.00, 20000.00),
+        )

@@ -1,0 +1,257 @@
+from collections import defaultdict
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+
+class ConstructionWipReport(models.TransientModel):
+    """Work-in-progress schedule (percentage of completion, cost-to-cost) as of a
+    date, one line per project with prime contracts: contract amount, estimated
+    cost at completion, cost to date, earned revenue, billed to date and the
+    over/under billing a controller books at month end."""
+
+    _name = "construction.wip.report"
+    _description = "Work in Progress Schedule"
+    _check_company_auto = True
+
+    as_of = fields.Date(
+        string="As of",
+        required=True,
+        default=fields.Date.context_today,
+        help="Cost and billings posted up to this date. Contract amounts and cost "
+        "estimates are the current ones.",
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    include_closed = fields.Boolean(
+        string="Include Closed Contracts",
+        help="Also list projects whose prime contracts are all closed.",
+    )
+    line_ids = fields.One2many("construction.wip.report.line", "report_id")
+
+    def action_compute(self):
+        self.ensure_one()
+        states = ["active", "closed"] if self.include_closed else ["active"]
+        contracts = self.env["construction.contract"].search(
+            [("company_id", "=", self.company_id.id), ("state", "in", states)]
+        )
+        if not contracts:
+            raise UserError(
+                _(
+                    "%(company)s has no active prime contract: the work in progress "
+                    "schedule lists projects with prime contracts.",
+                    company=self.company_id.name,
+                )
+            )
+        # Every contract billed on the listed projects counts, closed ones too: the
+        # projects' costs are all in.
+        contracts = contracts.search(
+            [
+                ("project_id", "in", contracts.project_id.ids),
+                ("state", "in", ["active", "closed"]),
+            ]
+        )
+        self.line_ids.unlink()
+        self.env["construction.wip.report.line"].create(self._line_values(contracts))
+        return self.action_view_lines()
+
+    def action_view_lines(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "construction_billing.construction_wip_report_line_action"
+        )
+        action["domain"] = [("report_id", "=", self.id)]
+        action["display_name"] = _(
+            "Work in Progress as of %(date)s",
+            date=fields.Date.to_string(self.as_of),
+        )
+        return action
+
+    def _line_values(self, contracts):
+        currency = self.company_id.currency_id
+        projects = contracts.project_id
+        costs = self._cost_to_date(projects)
+        estimates = self._estimated_costs(projects)
+        billed = self._billed_to_date(contracts)
+        contracts_by_project = defaultdict(lambda: contracts.browse())
+        for contract in contracts:
+            contracts_by_project[contract.project_id] |= contract
+        vals_list = []
+        for project in projects:
+            project_contracts = contracts_by_project[project]
+            contract_amount = sum(project_contracts.mapped("contract_sum_to_date"))
+            cost = currency.round(costs.get(project.id, 0.0))
+            estimate = currency.round(estimates.get(project.id, 0.0))
+            notes = []
+            if currency.compare_amounts(estimate, 0.0) <= 0:
+                notes.append(_("No cost estimate: the project has no budget."))
+                ratio = 0.0
+            else:
+                ratio = min(cost / estimate, 1.0)
+            earned = currency.round(contract_amount * ratio)
+            estimated_profit = currency.round(contract_amount - estimate)
+            if currency.compare_amounts(estimated_profit, 0.0) < 0:
+                # A projected loss is recognised in full as soon as it is known.
+                profit_to_date = estimated_profit
+                notes.append(_("Projected loss, recognised in full."))
+            else:
+                profit_to_date = currency.round(earned - cost)
+            vals_list.append(
+                {
+                    "report_id": self.id,
+                    "project_id": project.id,
+                    "partner_id": project_contracts[:1].partner_id.id,
+                    "contract_amount": contract_amount,
+                    "estimated_cost": estimate,
+                    "estimated_gross_profit": estimated_profit,
+                    "cost_to_date": cost,
+                    "cost_to_complete": currency.round(max(estimate - cost, 0.0)),
+                    "percent_complete": ratio * 100.0,
+                    "earned_revenue": earned,
+                    "gross_profit_to_date": profit_to_date,
+                    "billed_to_date": currency.round(billed.get(project.id, 0.0)),
+                    "note": " ".join(notes) or False,
+                }
+            )
+        return vals_list
+
+    def _cost_to_date(self, projects):
+        """{project id: job cost posted up to the date}: the analytic lines of the
+        budget's actual cost (cost-coded, invoicing excluded)."""
+        accounts = projects.account_id
+        if not accounts:
+            return {}
+        plan = self.env["account.analytic.plan"]
+        # sudo: the schedule's readers need not read analytic lines; the figures are
+        # totals of the projects of prime contracts they can already read.
+        groups = (
+            self.env["account.analytic.line"]
+            .sudo()
+            ._read_group(
+                [
+                    ("account_id", "in", accounts.ids),
+                    (plan._construction_column("cost_code"), "!=", False),
+                    ("category", "!=", "invoice"),
+                    ("date", "<=", self.as_of),
+                ],
+                ["account_id"],
+                ["amount:sum"],
+            )
+        )
+        project_by_account = {p.account_id.id: p.id for p in projects}
+        # Costs are negative analytic amounts.
+        return {project_by_account[account.id]: -amount for account, amount in groups}
+
+    def _estimated_costs(self, projects):
+        """{project id: estimate at completion of its job-cost budget}."""
+        groups = self.env["construction.budget.line"]._read_group(
+            [("budget_id.project_id", "in", projects.ids)],
+            ["budget_id"],
+            ["estimate_at_completion:sum"],
+        )
+        totals = defaultdict(float)
+        for budget, amount in groups:
+            totals[budget.project_id.id] += amount
+        return totals
+
+    def _billed_to_date(self, contracts):
+        """{project id: billed up to the date}: the posted invoice lines of the
+        contracts (work and stored materials, credit notes deducted), retainage
+        lines and taxes excluded, as the ledger holds them."""
+        # sudo: readers of the schedule need not read journal items; the totals
+        # are of prime contracts they can already read.
+        groups = (
+            self.env["account.move.line"]
+            .sudo()
+            ._read_group(
+                [
+                    ("move_id.construction_contract_id", "in", contracts.ids),
+                    ("parent_state", "=", "posted"),
+                    ("display_type", "=", "product"),
+                    ("date", "<=", self.as_of),
+                    ("account_id", "not in", contracts.retention_account_id.ids),
+                ],
+                ["move_id"],
+                ["balance:sum"],
+            )
+        )
+        totals = defaultdict(float)
+        for move, balance in groups:
+            # Revenue is a credit: a negative balance.
+            totals[move.construction_contract_id.project_id.id] -= balance
+        return totals
+
+
+class ConstructionWipReportLine(models.TransientModel):
+    _name = "construction.wip.report.line"
+    _description = "Work in Progress Schedule Line"
+    _order = "project_id"
+
+    report_id = fields.Many2one(
+        "construction.wip.report", required=True, ondelete="cascade"
+    )
+    as_of = fields.Date(related="report_id.as_of")
+    company_id = fields.Many2one(related="report_id.company_id")
+    currency_id = fields.Many2one(related="report_id.company_id.currency_id")
+    project_id = fields.Many2one("project.project", required=True, readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Owner", readonly=True)
+    contract_amount = fields.Monetary(
+        readonly=True, help="Contract sums to date of the project's prime contracts."
+    )
+    estimated_cost = fields.Monetary(
+        string="Estimated Cost",
+        readonly=True,
+        help="Estimate at completion of the project's job-cost budget.",
+    )
+    estimated_gross_profit = fields.Monetary(
+        string="Estimated Gross Profit", readonly=True
+    )
+    cost_to_date = fields.Monetary(
+        readonly=True, help="Job cost posted up to the date (analytic ledger)."
+    )
+    cost_to_complete = fields.Monetary(readonly=True)
+    percent_complete = fields.Float(
+        string="% Complete",
+        digits=(16, 4),
+        readonly=True,
+        help="Cost to date ÷ estimated cost, at most 100%.",
+    )
+    earned_revenue = fields.Monetary(
+        readonly=True, help="Contract amount × % complete."
+    )
+    gross_profit_to_date = fields.Monetary(readonly=True)
+    billed_to_date = fields.Monetary(
+        readonly=True,
+        help="Posted invoices of the prime contracts up to the date, before "
+        "retainage and taxes.",
+    )
+    over_under_billing = fields.Monetary(
+        string="Over (Under) Billing",
+        compute="_compute_over_under",
+        store=True,
+        help="Billed to date − earned revenue.",
+    )
+    over_billing = fields.Monetary(
+        string="Billings in Excess",
+        compute="_compute_over_under",
+        store=True,
+        help="Billings in excess of costs and estimated earnings (a liability).",
+    )
+    under_billing = fields.Monetary(
+        string="Costs in Excess",
+        compute="_compute_over_under",
+        store=True,
+        help="Costs and estimated earnings in excess of billings (an asset).",
+    )
+    note = fields.Char(readonly=True)
+
+    @api.depends("billed_to_date", "earned_revenue")
+    def _compute_over_under(self):
+        for line in self:
+            difference = line.currency_id.round(
+                line.billed_to_date - line.earned_revenue
+            )
+            line.over_under_billing = difference
+            line.over_billing = max(difference, 0.0)
+            line.under_billing = max(-difference, 0.0)
