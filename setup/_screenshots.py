@@ -110,7 +110,27 @@ SCREENS = [
         "/odoo/construction-integration-overview",
         None,
     ),
+    (
+        "15-wip-schedule",
+        "Work in progress schedule (over/under billing)",
+        "construction_billing.construction_wip_report_line_action",
+        None,
+    ),
 ]
+
+
+def _prepare_wip_schedule(rpc):
+    """The schedule is a wizard's result: run it once (as of today), dropping the
+    user's earlier runs so each project shows once."""
+    reports = rpc.call("construction.wip.report", "search", [])
+    if reports:
+        rpc.call("construction.wip.report", "unlink", reports)
+    report = rpc.call("construction.wip.report", "create", {})
+    rpc.call("construction.wip.report", "action_compute", [report])
+
+
+# Screens whose data is made just before the shot.
+PREPARE = {"15-wip-schedule": _prepare_wip_schedule}
 
 READY_JS = """(() => {
     const busy = document.querySelector('.o_loading_indicator, .o_blockUI');
@@ -219,6 +239,8 @@ def main():
         for name, title, action, record in SCREENS:
             if args.only and name not in args.only.split(","):
                 continue
+            if name in PREPARE:
+                PREPARE[name](rpc)
             path = action if action.startswith("/") else f"/odoo/action-{action}"
             if record:
                 ids = rpc.call(record[0], "search", record[1], limit=1, order="id desc")
