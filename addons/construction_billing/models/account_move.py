@@ -29,6 +29,13 @@ class AccountMove(models.Model):
         copy=False,
         index="btree_not_null",
     )
+    construction_wip_date = fields.Date(
+        string="Work in Progress Adjustment of",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The date of the work in progress schedule this entry books.",
+    )
 
     def _post(self, soft=True):
         self.filtered("construction_pay_application_id")._check_pay_application_match()

@@ -194,3 +194,67 @@ class TestBillingWip(BillingCommon):
             (line.cost_to_date, line.billed_to_date, line.under_billing),
             (27000.00, 10000.00, 20000.00),
         )
+
+    def _report(self, as_of):
+        report = self.env["construction.wip.report"].create({"as_of": as_of})
+        report.action_compute()
+        return report
+
+    def _booked(self, move):
+        """{account: balance} of the test project's lines of an entry."""
+        balances = {}
+        for line in move.line_ids.filtered(lambda ml: self.project.name in ml.name):
+            balances[line.account_id] = (
+                balances.get(line.account_id, 0.0) + line.balance
+            )
+        return balances
+
+    def test_book_under_and_over_billing(self):
+        asset, liability = self.company._construction_wip_accounts()
+        revenue = self.contract.revenue_account_id
+        self.assertEqual(
+            (asset.account_type, liability.account_type),
+            ("asset_current", "liability_current"),
+        )
+        # January, before billing: 30,000.00 earned, not billed.
+        report = self._report("2026-01-31")
+        action = report.line_ids.filtered(
+            lambda line: line.project_id == self.project
+        ).action_post_adjustment()
+        move = self.env["account.move"].browse(action["res_id"])
+        self.assertEqual(
+            (move.state, str(move.date), move.construction_wip_date.isoformat()),
+            ("posted", "2026-01-31", "2026-01-31"),
+        )
+        self.assertEqual(self._booked(move), {asset: 30000.00, revenue: -30000.00})
+        reversal = move.reversal_move_ids
+        self.assertEqual((reversal.state, str(reversal.date)), ("posted", "2026-02-01"))
+        self.assertEqual(self._booked(reversal), {asset: -30000.00, revenue: 30000.00})
+        # One adjustment per date.
+        with self.assertRaisesMsg(UserError, "already booked"):
+            self._report("2026-01-31").action_post_adjustment()
+        # February, billed 43,000.00 for 30,000.00 earned: 13,000.00 over billed.
+        for period_to, progress in (
+            ("2026-01-31", {self.sov1: (10000.0, 0.0), self.sov2: (5000.0, 0.0)}),
+            ("2026-02-28", {self.sov1: (20000.0, 0.0), self.sov3: (0.0, 8000.0)}),
+        ):
+            app = self._new_application(period_to)
+            self._enter(app, progress)
+            self._certify(app)
+        report = self._report("2026-02-28")
+        line = report.line_ids.filtered(lambda line: line.project_id == self.project)
+        self.assertEqual(line.over_billing, 13000.00)
+        move = self.env["account.move"].browse(line.action_post_adjustment()["res_id"])
+        self.assertEqual(self._booked(move), {revenue: 13000.00, liability: -13000.00})
+
+    def test_book_adjustment_refused(self):
+        report = self._report("2026-01-31")
+        user = new_test_user(
+            self.env,
+            login="test_wip_no_accounting",
+            groups="construction_connector_base.group_construction_user",
+        )
+        with self.assertRaisesMsg(UserError, "Only accounting users"):
+            report.with_user(user).action_post_adjustment()
+        with self.assertRaisesMsg(UserError, "Nothing to book"):
+            report._post_adjustment(report.line_ids.browse())

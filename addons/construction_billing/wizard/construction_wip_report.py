@@ -1,6 +1,7 @@
 from collections import defaultdict
+from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -68,6 +69,114 @@ class ConstructionWipReport(models.TransientModel):
         )
         return action
 
+    def action_post_adjustment(self):
+        self.ensure_one()
+        return self._post_adjustment(self.line_ids)
+
+    def _post_adjustment(self, lines):
+        """Book the over and under billing of these lines of the schedule: one
+        journal entry on the schedule's date (under billing: asset against
+        revenue; over billing: revenue against liability), reversed the next day,
+        so each month's schedule books its own figures."""
+        self.ensure_one()
+        Move = self.env["account.move"].with_company(self.company_id)
+        if not Move.has_access("create"):
+            raise UserError(
+                _("Only accounting users can book the work in progress adjustment.")
+            )
+        lines = lines.filtered(
+            lambda line: not line.currency_id.is_zero(line.over_under_billing)
+        )
+        if not lines:
+            raise UserError(
+                _(
+                    "Nothing to book: show the schedule first, or no project is over "
+                    "or under billed."
+                )
+            )
+        booked = Move.search(
+            [
+                ("company_id", "=", self.company_id.id),
+                ("construction_wip_date", "=", self.as_of),
+                ("state", "=", "posted"),
+            ],
+            limit=1,
+        )
+        if booked:
+            raise UserError(
+                _(
+                    "The work in progress of %(date)s is already booked (%(move)s). "
+                    "Cancel that entry and its reversal to book it again.",
+                    date=fields.Date.to_string(self.as_of),
+                    move=booked.display_name,
+                )
+            )
+        journal = self.env["account.journal"].search(
+            [
+                *self.env["account.journal"]._check_company_domain(self.company_id),
+                ("type", "=", "general"),
+            ],
+            limit=1,
+        )
+        if not journal:
+            raise UserError(
+                _(
+                    "%(company)s has no miscellaneous journal.",
+                    company=self.company_id.name,
+                )
+            )
+        missing = lines.filtered(lambda line: not line.revenue_account_id)
+        if missing:
+            raise UserError(
+                _(
+                    "No revenue account on the prime contract of %(projects)s.",
+                    projects=", ".join(missing.project_id.mapped("display_name")),
+                )
+            )
+        asset, liability = self.company_id._construction_wip_accounts()
+        move_lines = []
+        for line in lines:
+            amount = abs(line.over_under_billing)
+            if line.currency_id.compare_amounts(line.over_under_billing, 0.0) < 0:
+                label = _("Under billing, %(project)s", project=line.project_id.name)
+                debit_account, credit_account = asset, line.revenue_account_id
+            else:
+                label = _("Over billing, %(project)s", project=line.project_id.name)
+                debit_account, credit_account = line.revenue_account_id, liability
+            move_lines += [
+                Command.create(
+                    {"name": label, "account_id": debit_account.id, "debit": amount}
+                ),
+                Command.create(
+                    {"name": label, "account_id": credit_account.id, "credit": amount}
+                ),
+            ]
+        ref = _(
+            "Work in progress adjustment as of %(date)s",
+            date=fields.Date.to_string(self.as_of),
+        )
+        move = Move.create(
+            {
+                "move_type": "entry",
+                "journal_id": journal.id,
+                "date": self.as_of,
+                "ref": ref,
+                "construction_wip_date": self.as_of,
+                "line_ids": move_lines,
+            }
+        )
+        move.action_post()
+        reversal = move._reverse_moves(
+            [
+                {
+                    "date": self.as_of + timedelta(days=1),
+                    "ref": _("Reversal of: %(ref)s", ref=ref),
+                }
+            ]
+        )
+        reversal.action_post()
+        return move.get_formview_action()
+
     def _line_values(self, contracts):
         currency = self.company_id.currency_id
         projects = contracts.project_id
@@ -102,6 +211,7 @@ class ConstructionWipReport(models.TransientModel):
                     "report_id": self.id,
                     "project_id": project.id,
                     "partner_id": project_contracts[:1].partner_id.id,
+                    "revenue_account_id": project_contracts[:1].revenue_account_id.id,
                     "contract_amount": contract_amount,
                     "estimated_cost": estimate,
                     "estimated_gross_profit": estimated_profit,
@@ -196,6 +306,12 @@ class ConstructionWipReportLine(models.TransientModel):
     currency_id = fields.Many2one(related="report_id.company_id.currency_id")
     project_id = fields.Many2one("project.project", required=True, readonly=True)
     partner_id = fields.Many2one("res.partner", string="Owner", readonly=True)
+    revenue_account_id = fields.Many2one(
+        "account.account",
+        readonly=True,
+        help="Revenue account of the project's prime contract, adjusted by the "
+        "work in progress entry.",
+    )
     contract_amount = fields.Monetary(
         readonly=True, help="Contract sums to date of the project's prime contracts."
     )
@@ -245,6 +361,12 @@ class ConstructionWipReportLine(models.TransientModel):
         help="Costs and estimated earnings in excess of billings (an asset).",
     )
     note = fields.Char(readonly=True)
+
+    def action_post_adjustment(self):
+        """Book the selected projects' over and under billing (one entry)."""
+        if len(self.report_id) != 1:
+            raise UserError(_("Select lines of one schedule."))
+        return self.report_id._post_adjustment(self)
 
     @api.depends("billed_to_date", "earned_revenue")
     def _compute_over_under(self):
