@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools.misc import format_date
 
 
 class ConstructionWipReport(models.TransientModel):
@@ -65,7 +66,7 @@ class ConstructionWipReport(models.TransientModel):
         action["domain"] = [("report_id", "=", self.id)]
         action["display_name"] = _(
             "Work in Progress as of %(date)s",
-            date=fields.Date.to_string(self.as_of),
+            date=format_date(self.env, self.as_of),
         )
         return action
 
@@ -107,7 +108,7 @@ class ConstructionWipReport(models.TransientModel):
                 _(
                     "The work in progress of %(date)s is already booked (%(move)s). "
                     "Cancel that entry and its reversal to book it again.",
-                    date=fields.Date.to_string(self.as_of),
+                    date=format_date(self.env, self.as_of),
                     move=booked.display_name,
                 )
             )
@@ -153,7 +154,7 @@ class ConstructionWipReport(models.TransientModel):
             ]
         ref = _(
             "Work in progress adjustment as of %(date)s",
-            date=fields.Date.to_string(self.as_of),
+            date=format_date(self.env, self.as_of),
         )
         move = Move.create(
             {
