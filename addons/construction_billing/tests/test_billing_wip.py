@@ -1,12 +1,11 @@
-from odoo import Command
+from odoo import Command, fields
 from odoo.exceptions import UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common_billing import BillingCommon
 
 
-@tagged("post_install", "-at_install")
-class TestBillingWip(BillingCommon):
+class WipCommon(BillingCommon):
     """Work in progress schedule: a 100,000.00 contract estimated at 90,000.00 of
     cost, 27,000.00 booked in January (30% complete, 30,000.00 earned)."""
 
@@ -20,6 +19,30 @@ class TestBillingWip(BillingCommon):
         cls._post_vendor_bill(18000.00, cls.cc_concrete, cls.material)
         cls._post_vendor_bill(9000.00, cls.cc_forming, cls.labor)
 
+
+@tagged("post_install", "-at_install")
+class TestWipTour(HttpCase, WipCommon):
+    def test_controller_books_under_billing(self):
+        self.project.name = "Tour WIP Clinic"
+        self.start_tour(
+            "/odoo/action-construction_billing.construction_contract_action",
+            "construction_wip_tour",
+            login="admin",
+        )
+        move = self.env["account.move"].search(
+            [("construction_wip_date", "!=", False)], order="id desc", limit=1
+        )
+        self.assertEqual(move.state, "posted")
+        self.assertEqual(move.construction_wip_date, fields.Date.context_today(move))
+        asset, _liability = self.company._construction_wip_accounts()
+        self.assertEqual(
+            [(line.account_id, line.balance) for line in move.line_ids],
+            [(asset, 30000.00), (self.contract.revenue_account_id, -30000.00)],
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestBillingWip(WipCommon):
     def _schedule(self, as_of, **options):
         report = self.env["construction.wip.report"].create({"as_of": as_of, **options})
         action = report.action_compute()
