@@ -1,5 +1,5 @@
 from odoo import Command, fields
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common_billing import BillingCommon
@@ -281,3 +281,27 @@ class TestBillingWip(WipCommon):
             report.with_user(user).action_post_adjustment()
         with self.assertRaisesMsg(UserError, "Nothing to book"):
             report._post_adjustment(report.line_ids.browse())
+
+    def test_other_company_sees_nothing(self):
+        """A user of another company gets no line of this company's projects, even
+        when it names this company on the schedule."""
+        other = self.env["res.company"].create({"name": "Other WIP GC"})
+        user = new_test_user(
+            self.env,
+            login="other_wip_user",
+            groups="construction_connector_base.group_construction_user",
+            company_id=other.id,
+            company_ids=[Command.set(other.ids)],
+        )
+        Report = self.env["construction.wip.report"].with_user(user)
+        with self.assertRaisesMsg(UserError, "no active prime contract"):
+            Report.create({"as_of": "2026-01-31"}).action_compute()
+        with self.assertRaises(AccessError):
+            Report.create(
+                {"as_of": "2026-01-31", "company_id": self.company.id}
+            ).action_compute()
+        self.assertFalse(
+            self.env["construction.wip.report.line"].search(
+                [("report_id.create_uid", "=", user.id)]
+            )
+        )
