@@ -2,7 +2,7 @@
     "name": "Construction Connector Base",
     "summary": "Cost codes, project job-cost budgets and the integration framework "
     "shared by the construction suite",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",
@@ -19,6 +19,7 @@
         "data/construction_reconciliation_data.xml",
         "views/account_analytic_account_views.xml",
         "views/construction_budget_views.xml",
+        "views/construction_budget_forecast_views.xml",
         "views/construction_budget_modification_views.xml",
         "views/project_project_views.xml",
         "views/construction_backend_views.xml",

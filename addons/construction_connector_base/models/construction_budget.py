@@ -100,13 +100,17 @@ class ConstructionBudget(models.Model):
             )
 
     def _compute_modification_count(self):
-        counts = dict(
-            self.env["construction.budget.modification"]._read_group(
+        counts = self._count_by_budget("construction.budget.modification")
+        for budget in self:
+            budget.modification_count = counts.get(budget, 0)
+
+    def _count_by_budget(self, model):
+        """{budget: number of its records of ``model``} in one grouped query."""
+        return dict(
+            self.env[model]._read_group(
                 [("budget_id", "in", self.ids)], ["budget_id"], ["__count"]
             )
         )
-        for budget in self:
-            budget.modification_count = counts.get(budget, 0)
 
     @api.depends(*(f"line_ids.{column}" for column in BUDGET_COLUMNS))
     def _compute_totals(self):
@@ -154,10 +158,14 @@ class ConstructionBudget(models.Model):
         )
 
     def action_view_modifications(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
+        return self._action_budget_records(
             "construction_connector_base.construction_budget_modification_action"
         )
+
+    def _action_budget_records(self, xmlid):
+        """The window action ``xmlid`` on this budget's records."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
         action["domain"] = [("budget_id", "=", self.id)]
         action["context"] = {"default_budget_id": self.id}
         return action

@@ -15,3 +15,4 @@ from . import test_binding_relink
 from . import test_integration_batch_job
 from . import test_api_hostile
 from . import test_api_security
+from . import test_budget_forecast
