@@ -1,6 +1,7 @@
 from . import account_analytic_plan
 from . import account_analytic_account
 from . import construction_budget
+from . import construction_budget_forecast
 from . import construction_budget_modification
 from . import account_analytic_line
 from . import project_project
@@ -22,4 +23,3 @@ from . import construction_backend_approval
 from . import construction_binding_log
 from . import construction_synced_mixin
 from . import construction_monitor
-from . import construction_budget_forecast

@@ -4,6 +4,8 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import create_unique_index
 
+from .construction_budget_forecast import FORECAST_COLUMNS
+
 # Budget columns summed into the budget totals, in the order controllers read them.
 BUDGET_COLUMNS = [
     "original_amount",
@@ -65,6 +67,8 @@ class ConstructionBudget(models.Model):
         comodel_name="construction.budget.modification", inverse_name="budget_id"
     )
     modification_count = fields.Integer(compute="_compute_modification_count")
+    forecast_ids = fields.One2many("construction.budget.forecast", "budget_id")
+    forecast_count = fields.Integer(compute="_compute_forecast_count")
     note = fields.Html()
 
     original_amount = fields.Monetary(compute="_compute_totals")
@@ -174,6 +178,50 @@ class ConstructionBudget(models.Model):
         """Recompute actual cost from the analytic lines (normally automatic)."""
         self.line_ids._recompute_actuals()
 
+    @api.depends("forecast_ids")
+    def _compute_forecast_count(self):
+        counts = self._count_by_budget("construction.budget.forecast")
+        for budget in self:
+            budget.forecast_count = counts.get(budget, 0)
+
+    def action_save_forecast(self):
+        """Save each budget's projection as it stands today (one forecast per
+        budget, its lines in one create)."""
+        forecasts = self.env["construction.budget.forecast"].create(
+            [
+                {
+                    "budget_id": budget.id,
+                    "line_ids": [
+                        Command.create(
+                            {
+                                "cost_code_id": line.cost_code_id.id,
+                                "cost_type_id": line.cost_type_id.id,
+                                **{column: line[column] for column in FORECAST_COLUMNS},
+                            }
+                        )
+                        for line in budget.line_ids
+                    ],
+                }
+                for budget in self
+            ]
+        )
+        for forecast in forecasts:
+            forecast.budget_id.message_post(
+                body=Markup("%s")
+                % _(
+                    "Forecast saved: estimate at completion %(eac)s.",
+                    eac=forecast.currency_id.format(forecast.estimate_at_completion),
+                )
+            )
+        if len(forecasts) == 1:
+            return forecasts.get_formview_action()
+        return True
+
+    def action_view_forecasts(self):
+        return self._action_budget_records(
+            "construction_connector_base.construction_budget_forecast_action"
+        )
+
     def _check_manager(self):
         if not self.env.user.has_group(
             "construction_connector_base.group_construction_manager"
@@ -281,6 +329,18 @@ class ConstructionBudgetLine(models.Model):
         store=True,
         string="Projected Over/Under",
         help="Projected budget minus estimate at completion: negative means overrun.",
+    )
+    last_forecast_eac = fields.Monetary(
+        string="EAC at Last Forecast",
+        compute="_compute_forecast_change",
+        help="Estimate at completion of this line in the budget's latest saved "
+        "forecast.",
+    )
+    forecast_eac_change = fields.Monetary(
+        string="EAC Change",
+        compute="_compute_forecast_change",
+        help="Estimate at completion now minus at the latest saved forecast "
+        "(positive: the cost is forecast to grow).",
     )
 
     _sql_constraints = [
@@ -630,3 +690,31 @@ class ConstructionBudgetLine(models.Model):
                 }
             )
             move.action_post()
+
+    @api.depends("estimate_at_completion", "budget_id.forecast_ids")
+    def _compute_forecast_change(self):
+        """One search for the budgets' latest forecasts and one read of their
+        lines."""
+        Forecast = self.env["construction.budget.forecast"]
+        latest = {}
+        for forecast in Forecast.search(
+            [("budget_id", "in", self.budget_id.ids)], order="date desc, id desc"
+        ):
+            latest.setdefault(forecast.budget_id, forecast)
+        saved = {}
+        for forecast_line in Forecast.browse([f.id for f in latest.values()]).line_ids:
+            key = (
+                forecast_line.forecast_id.budget_id,
+                forecast_line.cost_code_id,
+                forecast_line.cost_type_id,
+            )
+            saved[key] = saved.get(key, 0.0) + forecast_line.estimate_at_completion
+        for line in self:
+            key = (line.budget_id, line.cost_code_id, line.cost_type_id)
+            before = saved.get(key, 0.0)
+            line.last_forecast_eac = before
+            line.forecast_eac_change = (
+                line.currency_id.round(line.estimate_at_completion - before)
+                if line.budget_id in latest
+                else 0.0
+            )
