@@ -25,21 +25,24 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 HEAVY = os.environ.get("CONSTRUCTION_HEAVY_FAULTS") == "1"
 
 
-@pytest.fixture(scope="module")
-def fuzz_key(database):  # noqa: F811
-    tag = uuid.uuid4().hex[:8]
+def _system(database, name, rate_limit):  # noqa: F811
+    """A committed project-management system with its integration user and key."""
     with odoo_env(database) as env:
         backend = env["construction.backend"].create(
             {
-                "name": f"Fuzz {tag}",
+                "name": f"{name} {uuid.uuid4().hex[:8]}",
                 "kind": "project_management",
                 "company_id": env.ref("base.main_company").id,
-                "rate_limit": 0,
+                "rate_limit": rate_limit,
             }
         )
         backend.action_create_integration_user()
-        key = backend._generate_api_key(name="fuzz")
-        backend_id = backend.id
+        return backend._generate_api_key(name=name), backend.id
+
+
+@pytest.fixture(scope="module")
+def fuzz_key(database):  # noqa: F811
+    key, backend_id = _system(database, "Fuzz", rate_limit=0)
     yield {"key": key, "backend_id": backend_id}
     with odoo_env(database) as env:
         # fuzzed events may wait for parents that never come: cancel them
@@ -96,3 +99,34 @@ def test_api_never_fails_and_answers_as_documented(case, server, database, fuzz_
     assert response.status_code < 500
     if response.status_code >= 400:
         assert inbox() == before, "a refused request changed the inbox"
+
+
+def test_refused_requests_count_toward_the_rate_limit(server, database):  # noqa: F811
+    """A client sending only bad bodies is throttled like any other: each refusal
+    is counted in its own committed transaction before the request rolls back."""
+    key, backend_id = _system(database, "Throttled", rate_limit=3)
+    url = f"{server['url']}/api/construction/v1/events/cost_code.upsert"
+    headers = {
+        "Authorization": f"Bearer {key}",
+        "Content-Type": "application/json",
+        "Idempotency-Key": f"bad-{uuid.uuid4().hex}",
+    }
+    try:
+        # stay inside one minute window, so the three refusals and the next
+        # request are counted together
+        if time.time() % 60 > 50:
+            time.sleep(61 - time.time() % 60)
+        statuses = [
+            requests.post(url, data=body, headers=headers, timeout=30).status_code
+            for body in ("{", '{"code": 1}', "[]", '{"code": "X"}')
+        ]
+        assert statuses[:3] == [400, 422, 422], statuses
+        assert statuses[3] == 429, statuses
+        assert _sql(
+            database,
+            "SELECT count(*) FROM construction_event WHERE backend_id = %s",
+            (backend_id,),
+        ) == [(0,)]
+    finally:
+        with odoo_env(database) as env:
+            env["construction.backend"].browse(backend_id).active = False

@@ -134,12 +134,17 @@ def _api_key_uid(env, key):
 
 def api_route(path, method=None):
     """Route of the API under ``PREFIX``: plain HTTP with JSON bodies, our own API-key
-    authentication (``auth="none"``), no session, no CSRF; POST routes write."""
-    routing = {"type": "http", "auth": "none", "csrf": False, "save_session": False}
+    authentication (``auth="none"``), no session, no CSRF. Not read-only, GET
+    included: every authenticated request counts toward the rate limit."""
+    routing = {
+        "type": "http",
+        "auth": "none",
+        "csrf": False,
+        "save_session": False,
+        "readonly": False,
+    }
     if method:
         routing["methods"] = [method]
-    if method == "POST":
-        routing["readonly"] = False
     paths = [PREFIX + p for p in path] if isinstance(path, list) else PREFIX + path
     return http.route(paths, **routing)
 
@@ -292,7 +297,9 @@ class ConstructionApiV1(http.Controller):
                 )
 
     def _authenticate(self):
-        """401 without a valid bearer key; then act as that user, find its backend."""
+        """401 without a valid bearer key; then act as that user, find its backend;
+        429 when the backend's requests this minute (refused ones included, reads
+        too: id guessing is throttled) are over its rate limit."""
         header = request.httprequest.headers.get("Authorization", "")
         scheme, _sep, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
@@ -328,7 +335,9 @@ class ConstructionApiV1(http.Controller):
                 request.env.context, allowed_company_ids=backend.company_id.ids
             )
         )
-        return backend.with_env(request.env)
+        backend = backend.with_env(request.env)
+        self._check_rate(backend)
+        return backend
 
     def _event_type(self, backend, event_type):
         types = request.env["construction.event"]._event_types()
@@ -458,7 +467,6 @@ class ConstructionApiV1(http.Controller):
         if errors:
             raise self._validation_problem(errors)
         self._check_signature(backend, raw)
-        self._check_rate(backend)
         key = self._idempotency_key(
             request.httprequest.headers.get("Idempotency-Key"),
             "/headers/Idempotency-Key",
@@ -485,7 +493,6 @@ class ConstructionApiV1(http.Controller):
         if errors:
             raise self._validation_problem(errors)
         self._check_signature(backend, raw)
-        self._check_rate(backend)
         batch_ref = secrets.token_hex(8)
         items, events = [], Event
         for index, item in enumerate(body["events"]):
@@ -610,7 +617,6 @@ class ConstructionApiV1(http.Controller):
     def _replay_event(self, event_id):
         backend = self._authenticate()
         event = self._own_event(backend, event_id)
-        self._check_rate(backend)
         if event.state not in ("failed", "dead"):
             raise ApiProblem(
                 409,
@@ -691,7 +697,6 @@ class ConstructionApiV1(http.Controller):
     def _replay_outbox_message(self, message_id):
         backend = self._authenticate()
         message = self._own_message(backend, message_id)
-        self._check_rate(backend)
         if message.state not in ("failed", "dead"):
             raise ApiProblem(
                 409,
@@ -712,7 +717,6 @@ class ConstructionApiV1(http.Controller):
         if errors:
             raise self._validation_problem(errors)
         self._check_signature(backend, raw)
-        self._check_rate(backend)
         snapshot, errors = Snapshot._create_from_api(backend, payload)
         if errors:
             raise ApiProblem(

@@ -73,17 +73,23 @@ class ConstructionApiRate(models.Model):
 
     @api.model
     def _hit(self, backend, window):
-        """Atomically count one request in the window; returns the new count."""
-        self.env.cr.execute(
-            "INSERT INTO construction_api_rate "
-            "(backend_id, window_start, request_count) "
-            "VALUES (%s, %s, 1) "
-            "ON CONFLICT (backend_id, window_start) "
-            "DO UPDATE SET request_count = construction_api_rate.request_count + 1 "
-            "RETURNING request_count",
-            (backend.id, window),
-        )
-        return self.env.cr.fetchone()[0]
+        """Atomically count one request in the window; returns the new count.
+
+        The count is committed in its own short transaction: a request refused
+        later (bad body, bad signature, conflict) still counts, and the counter
+        row is not locked while the request runs.
+        """
+        with self.env.registry.cursor() as cr:
+            cr.execute(
+                "INSERT INTO construction_api_rate "
+                "(backend_id, window_start, request_count) "
+                "VALUES (%s, %s, 1) "
+                "ON CONFLICT (backend_id, window_start) "
+                "DO UPDATE SET request_count = construction_api_rate.request_count + 1 "
+                "RETURNING request_count",
+                (backend.id, window),
+            )
+            return cr.fetchone()[0]
 
     @api.model
     def _gc_counters(self):

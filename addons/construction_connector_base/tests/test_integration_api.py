@@ -211,11 +211,15 @@ class TestIntegrationApi(HttpCase):
             ".time.time",
             return_value=now,
         ):
-            self.assertEqual(self._post_cost_code("k-1").status_code, 202)
+            first = self._post_cost_code("k-1")
+            self.assertEqual(first.status_code, 202)
             self.assertEqual(self._post_cost_code("k-2").status_code, 202)
             response = self._post_cost_code("k-3")
+            # reads count too: guessing ids is throttled like writing
+            read = self._get(f"/events/{first.json()['id']}")
         self.assertProblem(response, 429, "rate-limited")
         self.assertEqual(response.headers["Retry-After"], "50")
+        self.assertProblem(read, 429, "rate-limited")
         self.assertEqual(len(self._events()), 2)
         other = self._post_cost_code("k-3", key=self.other_key)
         self.assertEqual(other.status_code, 202)  # per system
@@ -341,6 +345,12 @@ class TestIntegrationApi(HttpCase):
         self.assertIn(f"{API}/events/cost_code.upsert/batch", document["paths"])
         schema = document["components"]["schemas"]["cost_code.upsert"]
         self.assertEqual(schema["required"], ["external_id", "code", "name", "version"])
+        health = document["paths"][f"{API}/health"]["get"]["responses"]
+        self.assertIn("oldest_pending_age_seconds", json.dumps(health["200"]))
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                for status in ("401", "403", "429"):
+                    self.assertIn(status, operation["responses"], (path, method))
 
     def test_verified_key_remembered_until_revoked(self):
         """pbkdf2 runs once per key and worker; a revoked key is refused at once."""

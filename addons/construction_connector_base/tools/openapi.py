@@ -437,6 +437,13 @@ def build_openapi(event_types, version="1.0.0"):
     }
     paths.update(_outbox_paths())
     _add_reconciliation_paths(paths, schemas)
+    _add_health_path(paths)
+    for operations in paths.values():
+        for operation in operations.values():
+            # every operation authenticates first, and every authenticated request
+            # (refused or not, read or write) counts toward the rate limit
+            for status in ("401", "403", "429"):
+                operation["responses"].setdefault(status, COMMON_ERRORS[status])
     return {
         "openapi": "3.1.0",
         "info": {
@@ -447,7 +454,12 @@ def build_openapi(event_types, version="1.0.0"):
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "tags": [{"name": "events"}, {"name": "outbox"}, {"name": "reconciliation"}],
+        "tags": [
+            {"name": "events"},
+            {"name": "outbox"},
+            {"name": "reconciliation"},
+            {"name": "monitoring"},
+        ],
         "paths": paths,
         "components": {
             "schemas": schemas,
@@ -459,6 +471,58 @@ def build_openapi(event_types, version="1.0.0"):
                 }
             },
         },
+    }
+
+
+def _add_health_path(paths):
+    counts = {"type": "integer", "minimum": 0}
+    age = {"type": ["integer", "null"], "minimum": 0}
+    paths[f"{PREFIX}/health"] = {
+        "get": {
+            "operationId": "get_health",
+            "summary": "Queue depth, oldest pending age and failure counts of "
+            "this system's inbox and outbox",
+            "tags": ["monitoring"],
+            "responses": {
+                "200": {
+                    "description": "'attention' when anything failed or died",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["status", "inbox", "outbox"],
+                                "properties": {
+                                    "status": {"enum": ["ok", "attention"]},
+                                    "checked_at": {"type": "string"},
+                                    "backend": {"type": "object"},
+                                    "inbox": {
+                                        "type": "object",
+                                        "properties": {
+                                            "queued": counts,
+                                            "parked": counts,
+                                            "awaiting_approval": counts,
+                                            "failed": counts,
+                                            "dead": counts,
+                                            "oldest_pending_age_seconds": age,
+                                        },
+                                    },
+                                    "outbox": {
+                                        "type": "object",
+                                        "properties": {
+                                            "pending": counts,
+                                            "retrying": counts,
+                                            "failed": counts,
+                                            "dead": counts,
+                                            "oldest_pending_age_seconds": age,
+                                        },
+                                    },
+                                },
+                            }
+                        }
+                    },
+                }
+            },
+        }
     }
 
 
