@@ -184,6 +184,45 @@ class TestBillingWip(WipCommon):
         )
         self.assertIn("no budget", unbudgeted.note)
 
+    def test_past_schedule_keeps_its_contract_sum_and_forecast(self):
+        """Run later, a month's schedule keeps the changes approved by its date and
+        the cost forecast saved for it, not today's figures."""
+        budget = self.line_steel.budget_id
+        budget.action_save_forecast()
+        forecast = budget.forecast_ids
+        forecast.date = "2026-01-31"
+        self.assertEqual(forecast.estimate_at_completion, 90000.00)
+        # Later: steel re-estimated (114,000.00 of cost), a 10,000.00 change approved.
+        self.line_steel.original_amount = 60000.00
+        self._approve_change(self.sov1, 10000.00, "2026-02-15", "CO-WIP")
+
+        before = self._schedule("2026-01-30")[self.project]
+        self.assertEqual(
+            (before.contract_amount, before.estimated_cost), (100000.00, 114000.00)
+        )
+        self.assertIn("Current estimate: no forecast saved by", before.note)
+        january = self._schedule("2026-01-31")[self.project]
+        self.assertEqual(
+            (
+                january.contract_amount,
+                january.estimated_cost,
+                january.percent_complete,
+                january.earned_revenue,
+            ),
+            (100000.00, 90000.00, 30.0, 30000.00),
+        )
+        self.assertIn("Estimate of the forecast of 01/31/2026", january.note)
+        # February has no forecast of its own: January's still stands.
+        february = self._schedule("2026-02-28")[self.project]
+        self.assertEqual(
+            (february.contract_amount, february.estimated_cost), (110000.00, 90000.00)
+        )
+        today = self._schedule(fields.Date.context_today(budget))[self.project]
+        self.assertEqual(
+            (today.contract_amount, today.estimated_cost), (110000.00, 114000.00)
+        )
+        self.assertFalse(today.note and "forecast" in today.note)
+
     def test_closed_contracts_and_nothing_to_list(self):
         self.contract.state = "closed"
         self.assertNotIn(self.project, self._schedule("2026-01-31"))

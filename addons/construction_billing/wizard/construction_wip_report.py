@@ -20,8 +20,9 @@ class ConstructionWipReport(models.TransientModel):
         string="As of",
         required=True,
         default=fields.Date.context_today,
-        help="Cost and billings posted up to this date. Contract amounts and cost "
-        "estimates are the current ones.",
+        help="Cost and billings posted up to this date, contract changes approved "
+        "by then; for a past date, each budget's last forecast saved on or before "
+        "it (the current estimate where none was saved).",
     )
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company
@@ -182,18 +183,19 @@ class ConstructionWipReport(models.TransientModel):
         currency = self.company_id.currency_id
         projects = contracts.project_id
         costs = self._cost_to_date(projects)
-        estimates = self._estimated_costs(projects)
+        estimates, estimate_notes = self._estimated_costs(projects)
         billed = self._billed_to_date(contracts)
+        amounts = self._contract_amounts(contracts)
         contracts_by_project = defaultdict(lambda: contracts.browse())
         for contract in contracts:
             contracts_by_project[contract.project_id] |= contract
         vals_list = []
         for project in projects:
             project_contracts = contracts_by_project[project]
-            contract_amount = sum(project_contracts.mapped("contract_sum_to_date"))
+            contract_amount = currency.round(amounts.get(project.id, 0.0))
             cost = currency.round(costs.get(project.id, 0.0))
             estimate = currency.round(estimates.get(project.id, 0.0))
-            notes = []
+            notes = list(estimate_notes.get(project.id, []))
             if currency.compare_amounts(estimate, 0.0) <= 0:
                 notes.append(_("No cost estimate: the project has no budget."))
                 ratio = 0.0
@@ -254,17 +256,62 @@ class ConstructionWipReport(models.TransientModel):
         # Costs are negative analytic amounts.
         return {project_by_account[account.id]: -amount for account, amount in groups}
 
+    def _contract_amounts(self, contracts):
+        """{project id: contract sum as of the date}: the original sums plus the
+        changes approved by then."""
+        totals = defaultdict(float)
+        for contract in contracts:
+            totals[contract.project_id.id] += contract.original_contract_sum
+        groups = self.env["construction.contract.change"]._read_group(
+            [("contract_id", "in", contracts.ids), ("date", "<=", self.as_of)],
+            ["contract_id"],
+            ["amount:sum"],
+        )
+        for contract, amount in groups:
+            totals[contract.project_id.id] += amount
+        return totals
+
     def _estimated_costs(self, projects):
-        """{project id: estimate at completion of its job-cost budget}."""
+        """({project id: estimate at completion}, {project id: [notes]}): for a
+        past date, each budget's last forecast saved on or before it, as the
+        controller signed it off for that month; today, or for a budget without
+        such a forecast, the budget's current estimate."""
+        totals, notes = defaultdict(float), defaultdict(list)
+        budgets = self.env["construction.budget"].search(
+            [("project_id", "in", projects.ids)]
+        )
+        past = self.as_of < fields.Date.context_today(self)
+        forecasts = {}
+        if past:
+            for forecast in self.env["construction.budget.forecast"].search(
+                [("budget_id", "in", budgets.ids), ("date", "<=", self.as_of)]
+            ):  # newest first: keep each budget's first
+                forecasts.setdefault(forecast.budget_id, forecast)
+        for budget, forecast in forecasts.items():
+            totals[budget.project_id.id] += forecast.estimate_at_completion
+            notes[budget.project_id.id].append(
+                _(
+                    "Estimate of the forecast of %(date)s.",
+                    date=format_date(self.env, forecast.date),
+                )
+            )
+        current = budgets.filtered(lambda budget: budget not in forecasts)
+        if past:
+            for budget in current:
+                notes[budget.project_id.id].append(
+                    _(
+                        "Current estimate: no forecast saved by %(date)s.",
+                        date=format_date(self.env, self.as_of),
+                    )
+                )
         groups = self.env["construction.budget.line"]._read_group(
-            [("budget_id.project_id", "in", projects.ids)],
+            [("budget_id", "in", current.ids)],
             ["budget_id"],
             ["estimate_at_completion:sum"],
         )
-        totals = defaultdict(float)
         for budget, amount in groups:
             totals[budget.project_id.id] += amount
-        return totals
+        return totals, notes
 
     def _billed_to_date(self, contracts):
         """{project id: billed up to the date}: the posted invoice lines of the
@@ -314,12 +361,15 @@ class ConstructionWipReportLine(models.TransientModel):
         "work in progress entry.",
     )
     contract_amount = fields.Monetary(
-        readonly=True, help="Contract sums to date of the project's prime contracts."
+        readonly=True,
+        help="Original sums of the project's prime contracts plus the changes "
+        "approved by the date.",
     )
     estimated_cost = fields.Monetary(
         string="Estimated Cost",
         readonly=True,
-        help="Estimate at completion of the project's job-cost budget.",
+        help="Estimate at completion of the project's job-cost budget: for a past "
+        "date, its last forecast saved by then.",
     )
     estimated_gross_profit = fields.Monetary(
         string="Estimated Gross Profit", readonly=True
