@@ -57,6 +57,12 @@ class ConstructionLienWaiver(models.Model):
         tracking=True,
     )
     date_received = fields.Date(tracking=True)
+    mismatch = fields.Char(
+        compute="_compute_mismatch",
+        help="How this waiver differs from its application's payment due through "
+        "its period end: a mismatched waiver does not release the approval or "
+        "payment it is required for.",
+    )
     payment_id = fields.Many2one(
         comodel_name="account.payment",
         string="Payment",
@@ -75,6 +81,34 @@ class ConstructionLienWaiver(models.Model):
         relation="construction_lien_waiver_attachment_rel",
         string="Signed Waiver",
     )
+
+    @api.depends(
+        "amount",
+        "through_date",
+        "application_id.amount_due",
+        "application_id.period_end",
+    )
+    def _compute_mismatch(self):
+        for waiver in self:
+            app = waiver.application_id
+            problems = []
+            if app and app.currency_id.compare_amounts(waiver.amount, app.amount_due):
+                problems.append(
+                    _(
+                        "Amount %(amount)s, not the payment due of %(due)s.",
+                        amount=app.currency_id.format(waiver.amount),
+                        due=app.currency_id.format(app.amount_due),
+                    )
+                )
+            if app.period_end and waiver.through_date < app.period_end:
+                problems.append(
+                    _(
+                        "Through %(date)s, before the period end of %(end)s.",
+                        date=format_date(self.env, waiver.through_date),
+                        end=format_date(self.env, app.period_end),
+                    )
+                )
+            waiver.mismatch = " ".join(problems) or False
 
     @api.constrains("through_date", "application_id")
     def _check_through_date(self):

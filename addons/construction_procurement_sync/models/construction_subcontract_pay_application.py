@@ -4,6 +4,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools.misc import format_date
 
 from .construction_compliance import compliance_today
 
@@ -603,7 +604,6 @@ class ConstructionSubcontractPayApplication(models.Model):
         """Problem of ``waivers`` covering this application's payment due
         through its period end, or False."""
         self.ensure_one()
-        currency = self.currency_id
         waivers = waivers.filtered(
             lambda w: w.state == "received" and w.condition in conditions
         )
@@ -616,18 +616,14 @@ class ConstructionSubcontractPayApplication(models.Model):
             return _(
                 "no received %(kind)s lien waiver for %(app)s", kind=kind, app=self.name
             )
-        if not waivers.filtered(
-            lambda w: (
-                not currency.compare_amounts(w.amount, self.amount_due)
-                and w.through_date >= self.period_end
-            )
-        ):
+        if all(waiver.mismatch for waiver in waivers):
             return _(
                 "the lien waivers of %(app)s do not match its payment of %(amount)s "
-                "through %(date)s",
+                "through %(date)s (%(mismatches)s)",
                 app=self.name,
-                amount=currency.format(self.amount_due),
-                date=self.period_end,
+                amount=self.currency_id.format(self.amount_due),
+                date=format_date(self.env, self.period_end),
+                mismatches=" ".join(waivers.mapped("mismatch")),
             )
         return False
 

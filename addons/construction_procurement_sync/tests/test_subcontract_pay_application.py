@@ -308,9 +308,22 @@ class TestSubcontractPayApplication(ProcurementCommon):
                 "through_date": "2026-03-31",
             }
         )
+        fmt = app1.currency_id.format
+        # The waiver says how it differs, before anyone approves or pays.
+        self.assertEqual(
+            wrong.mismatch,
+            f"Amount {fmt(1000.0)}, not the payment due of {fmt(900.0)}.",
+        )
+        early = Waiver.new(
+            {"application_id": app1.id, "amount": 900.0, "through_date": "2026-03-15"}
+        )
+        self.assertEqual(
+            early.mismatch, "Through 03/15/2026, before the period end of 03/31/2026."
+        )
         wrong.action_receive()
-        with self.assertRaisesMsg(UserError, "do not match its payment of"):
+        with self.assertRaisesMsg(UserError, "do not match its payment of") as caught:
             app2.with_context(compliance_date="2026-04-30").action_approve()
+        self.assertIn(f"not the payment due of {fmt(900.0)}", str(caught.exception))
         self.assertEqual(app2.state, "under_review")
         self.assertFalse(app2.bill_id)
         # The signed terms are fixed: a corrected waiver is signed again.
@@ -318,6 +331,7 @@ class TestSubcontractPayApplication(ProcurementCommon):
             wrong.amount = 900.0
         wrong.action_reset_requested()
         wrong.amount = 900.0
+        self.assertFalse(wrong.mismatch)
         wrong.action_receive()
         app2.with_context(compliance_date="2026-04-30").action_approve()
         self.assertEqual(app2.state, "approved")
