@@ -59,6 +59,7 @@ class ConstructionLienWaiver(models.Model):
     date_received = fields.Date(tracking=True)
     mismatch = fields.Char(
         compute="_compute_mismatch",
+        search="_search_mismatch",
         help="How this waiver differs from its application's payment due through "
         "its period end: a mismatched waiver does not release the approval or "
         "payment it is required for.",
@@ -109,6 +110,29 @@ class ConstructionLienWaiver(models.Model):
                     )
                 )
             waiver.mismatch = " ".join(problems) or False
+
+    def _search_mismatch(self, operator, value):
+        """``('mismatch', '!=', False)``: the waivers that differ from their
+        payment, as ``_compute_mismatch`` says (``=`` False: those that match)."""
+        if operator not in ("=", "!=") or value:
+            raise UserError(
+                _("Search mismatched waivers with 'is set' or 'is not set'.")
+            )
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT waiver.id
+              FROM construction_lien_waiver waiver
+              JOIN construction_subcontract_pay_application app
+                ON app.id = waiver.application_id
+              JOIN res_currency currency ON currency.id = app.currency_id
+             WHERE ROUND((waiver.amount - COALESCE(app.amount_due, 0))
+                         / currency.rounding) != 0
+                OR waiver.through_date < app.period_end
+            """
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        return [("id", "in" if operator == "!=" else "not in", ids)]
 
     @api.constrains("through_date", "application_id")
     def _check_through_date(self):

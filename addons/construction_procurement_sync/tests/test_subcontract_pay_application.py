@@ -330,8 +330,12 @@ class TestSubcontractPayApplication(ProcurementCommon):
         with self.assertRaisesMsg(UserError, "signed terms cannot change"):
             wrong.amount = 900.0
         wrong.action_reset_requested()
+        mismatched = [("mismatch", "!=", False)]
+        self.assertIn(wrong, Waiver.search(mismatched))
         wrong.amount = 900.0
         self.assertFalse(wrong.mismatch)
+        self.assertNotIn(wrong, Waiver.search(mismatched))
+        self.assertIn(wrong, Waiver.search([("mismatch", "=", False)]))
         wrong.action_receive()
         app2.with_context(compliance_date="2026-04-30").action_approve()
         self.assertEqual(app2.state, "approved")
