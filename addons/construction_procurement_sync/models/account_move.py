@@ -2,7 +2,7 @@ from collections import defaultdict
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_compare, float_is_zero
+from odoo.tools import float_compare, float_is_zero, float_round
 
 SUB_RETAINAGE_EVENT = "purchase_order.retainage_released"
 
@@ -256,8 +256,8 @@ class AccountMove(models.Model):
                     _(
                         "%(line)s: billed at %(billed)s, ordered at %(ordered)s.",
                         line=f"{pol.order_id.name} / {pol.name}",
-                        billed=round(billed, precision),
-                        ordered=round(ordered, precision),
+                        billed=float_round(billed, precision_digits=precision),
+                        ordered=float_round(ordered, precision_digits=precision),
                     )
                 )
         return messages
