@@ -2,7 +2,7 @@
     "name": "Construction Connector Base",
     "summary": "Cost codes, project job-cost budgets and the integration framework "
     "shared by the construction suite",
-    "version": "18.0.1.3.1",
+    "version": "18.0.1.3.2",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",

@@ -23,3 +23,4 @@ from . import construction_backend_approval
 from . import construction_binding_log
 from . import construction_synced_mixin
 from . import construction_monitor
+from . import ir_http

@@ -111,6 +111,20 @@ class TestApiHostileBodies(HttpCase):
         self.assertEqual(response.status_code, 400, response.text[:500])
         self.assertEqual(self._state(), before)
 
+    def test_query_parameter_named_like_python_self(self):
+        # Odoo hands query parameters to controller methods as keyword arguments;
+        # ``self`` would collide with the method's own and answer a 500.
+        before = self._state()
+        response = self.url_open(
+            f"{API}/health?self=1", headers={"Authorization": f"Bearer {self.key}"}
+        )
+        self.assertEqual(response.status_code, 200, response.text[:500])
+        self.assertIn("inbox", response.json())
+        response = self.url_open(f"{API}/events/0?self=x&event_id=1")
+        self.assertEqual(response.status_code, 401, response.text[:500])
+        self.assertEqual(response.headers["Content-Type"], "application/problem+json")
+        self.assertEqual(self._state(), before)
+
     def test_wrong_types_huge_strings_numbers_as_strings(self):
         single = "/events/cost_code.upsert"
         for payload, pointer in (
