@@ -305,7 +305,12 @@ class ConstructionBudgetLine(models.Model):
         string="Projected Budget", compute="_compute_projected_amount", store=True
     )
     committed_amount = fields.Monetary(
-        string="Committed Costs", compute="_compute_committed_amount", store=True
+        string="Committed Costs",
+        compute="_compute_committed_amount",
+        store=True,
+        help="Open commitments: confirmed purchase orders and subcontracts not yet "
+        "billed; what is billed moves to Actual Costs. Reconciliation compares the "
+        "ordered value (open and billed) with the external system's commitments.",
     )
     actual_amount = fields.Monetary(
         string="Actual Costs", compute="_compute_actual_amount", store=True

@@ -21,7 +21,7 @@ _logger = logging.getLogger(__name__)
 METRICS = [
     ("budget", "Original Budget"),
     ("approved_changes", "Approved Changes"),
-    ("committed", "Committed Cost"),
+    ("committed", "Committed (Ordered Value)"),
     ("billed", "Billed to Date"),
     ("retainage_held", "Retainage Held"),
     ("jtd_cost", "Job-to-Date Cost"),
