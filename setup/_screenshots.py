@@ -8,6 +8,8 @@ its own.
 
 import argparse
 import base64
+import calendar
+import datetime
 import json
 import os
 import shutil
@@ -120,12 +122,17 @@ SCREENS = [
 
 
 def _prepare_wip_schedule(rpc):
-    """The schedule is a wizard's result: run it once (as of today), dropping the
-    user's earlier runs so each project shows once."""
+    """The schedule is a wizard's result: run it once as of the month end (the
+    demo's pay applications and bills are dated in the month it plays), dropping
+    the user's earlier runs so each project shows once."""
     reports = rpc.call("construction.wip.report", "search", [])
     if reports:
         rpc.call("construction.wip.report", "unlink", reports)
-    report = rpc.call("construction.wip.report", "create", {})
+    today = datetime.date.today()
+    month_end = today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    report = rpc.call(
+        "construction.wip.report", "create", {"as_of": month_end.isoformat()}
+    )
     rpc.call("construction.wip.report", "action_compute", [report])
 
 
