@@ -9,7 +9,7 @@ JOB_COST_COLUMNS = [
     ("approved_changes", "approved_change_amount"),
     ("revised_budget", "revised_amount"),
     ("pending_changes", "pending_change_amount"),
-    ("committed", "committed_amount"),
+    ("open_commitments", "committed_amount"),
     ("actual_cost", "actual_amount"),
     ("forecast_to_complete", "forecast_to_complete"),
     ("estimate_at_completion", "estimate_at_completion"),

@@ -227,7 +227,7 @@ class TestOutboundWiring(ConstructionCommon):
         self.assertEqual(concrete["revised_budget"], 100000.00)
         self.assertEqual(concrete["approved_changes"], 0.0)
         self.assertEqual(concrete["actual_cost"], 1234.56)
-        self.assertEqual(concrete["committed"], 0.0)
+        self.assertEqual(concrete["open_commitments"], 0.0)
         self.assertEqual(
             concrete["estimate_at_completion"],
             self.line_concrete.estimate_at_completion,

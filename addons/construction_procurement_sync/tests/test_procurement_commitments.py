@@ -74,6 +74,24 @@ class TestProcurementCommitments(ProcurementCommon):
         self.assertEqual(bill.construction_match_state, "matched")
         self.assertEqual(self._budget_amounts(line), (2000.0, 3000.0))
         self.assertEqual(bill.amount_total, 3450.0)
+        # Each figure sent out says which committed it is: the job-cost export
+        # sends what is still open, reconciliation compares the ordered value.
+        budget = self.budget
+        payload = budget._job_cost_payload(budget._job_cost_rows()[budget])
+        concrete = next(
+            row
+            for row in payload["cost_codes"]
+            if row["cost_code"] == self.cc_concrete.code
+        )
+        self.assertEqual(
+            (concrete["open_commitments"], concrete["actual_cost"]), (2000.0, 3000.0)
+        )
+        figures = self.env[
+            "construction.reconciliation.run"
+        ]._reconciliation_odoo_figures(self.project)
+        self.assertEqual(
+            figures[(self.project.id, self.cc_concrete.id, "committed")], 5000.0
+        )
 
         self._pay(bill)
         self.assertIn(bill.payment_state, ("paid", "in_payment"))
