@@ -2,7 +2,7 @@
     "name": "Construction Billing",
     "summary": "Schedules of values, AIA G702/G703 progress billing, milestone"
     " billing and retainage",
-    "version": "18.0.1.3.1",
+    "version": "18.0.1.3.2",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",

@@ -2,7 +2,7 @@
     "name": "Construction Change Orders",
     "summary": "Change events and prime or commitment change orders with approvals"
     " and their effect on budget, contract and procurement",
-    "version": "18.0.1.3.1",
+    "version": "18.0.1.3.2",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",

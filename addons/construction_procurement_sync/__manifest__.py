@@ -2,7 +2,7 @@
     "name": "Construction Procurement Sync",
     "summary": "Material requests, purchase orders and subcontracts against cost"
     " codes and budgets, exchanged with supplier portals",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.3.1",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",

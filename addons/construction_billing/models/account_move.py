@@ -2,6 +2,7 @@ from odoo import _, fields, models
 from odoo.exceptions import UserError
 
 POSTED_EVENT = "billing.invoice_posted"
+PAID_EVENT = "billing.invoice_paid"
 
 
 class AccountMove(models.Model):
@@ -57,7 +58,7 @@ class AccountMove(models.Model):
                 and before.get(m.id) not in ("paid", "in_payment")
             )
         )
-        paid._construction_billing_publish("billing.invoice_paid")
+        paid._construction_billing_publish(PAID_EVENT)
         return res
 
     def _check_pay_application_match(self):

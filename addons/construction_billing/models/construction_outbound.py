@@ -1,4 +1,6 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+from .account_move import PAID_EVENT, POSTED_EVENT
 
 CERTIFIED_EVENT = "billing.pay_application_certified"
 RETAINAGE_EVENT = "billing.retainage_released"
@@ -78,3 +80,22 @@ class ConstructionRetainageRelease(models.Model):
                     ],
                 },
             )
+
+
+class ConstructionOutboxMessage(models.Model):
+    _inherit = "construction.outbox.message"
+
+    @api.model
+    def _outbound_event_types(self):
+        return dict(
+            super()._outbound_event_types(),
+            **{
+                CERTIFIED_EVENT: "An owner pay application is certified (G702 "
+                "figures): automation rule Send certified pay applications.",
+                POSTED_EVENT: "An invoice of a prime contract is posted: "
+                "automation rule Send posted contract invoices.",
+                PAID_EVENT: "An invoice of a prime contract becomes paid.",
+                RETAINAGE_EVENT: "A retainage release invoice is posted (amount "
+                "per item).",
+            },
+        )

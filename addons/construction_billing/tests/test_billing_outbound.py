@@ -47,6 +47,18 @@ class TestBillingOutbound(BillingCommon):
         self._enter(app, {self.sov1: (10000.00, 0.0)})
         return app, self._certify(app)
 
+    def test_events_documented_as_webhooks(self):
+        documented = self.env["construction.outbox.message"]._outbound_event_types()
+        for event_type in (
+            "billing.pay_application_certified",
+            "billing.invoice_posted",
+            "billing.invoice_paid",
+            "billing.retainage_released",
+            "pay_application.sync",
+        ):
+            self.assertIn(event_type, documented)
+            self.assertTrue(documented[event_type])
+
     def test_certified_posted_and_paid(self):
         app, invoice = self._certified_invoice()
         self._pay(invoice)

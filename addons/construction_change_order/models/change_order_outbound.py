@@ -1,4 +1,4 @@
-from odoo import models
+from odoo import api, models
 
 STATUS_EVENT = "change_order.status"
 
@@ -19,3 +19,18 @@ class ConstructionChangeOrder(models.Model):
         """Automation rule "Send change order status changes": one
         ``change_order.status`` event per change order whose status changed."""
         self._publish_event(STATUS_EVENT)
+
+
+class ConstructionOutboxMessage(models.Model):
+    _inherit = "construction.outbox.message"
+
+    @api.model
+    def _outbound_event_types(self):
+        return dict(
+            super()._outbound_event_types(),
+            **{
+                STATUS_EVENT: "A change order's status changed (submitted, "
+                "approved, rejected, void, no charge, back to draft): automation "
+                "rule Send change order status changes.",
+            },
+        )

@@ -31,6 +31,15 @@ class TestChangeOrderOutbound(ChangeOrderCommon):
     def _messages(self, co, event_type="change_order.status"):
         return outbox_messages(self.backend, event_type, co)
 
+    def test_events_documented_as_webhooks(self):
+        documented = self.env["construction.outbox.message"]._outbound_event_types()
+        for event_type in (
+            "change_order.status",
+            "change_order.sync",
+        ):
+            self.assertIn(event_type, documented)
+            self.assertTrue(documented[event_type])
+
     def test_every_status_change_is_sent_once(self):
         co = self._create_co([(self.cc_forming, self.labor, 2, 350.0, 10.0)])
         self.assertFalse(self._messages(co), "creating a draft sends nothing")

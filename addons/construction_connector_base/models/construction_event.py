@@ -1255,7 +1255,12 @@ class ConstructionEvent(models.Model):
     @api.model
     def _openapi(self):
         """The OpenAPI 3.1 document generated from the event-type registry."""
-        return build_openapi(self._event_types())
+        return build_openapi(
+            self._event_types(),
+            outbound_types=self.env[
+                "construction.outbox.message"
+            ]._outbound_event_types(),
+        )
 
     # ---- JOB STATE ----
 

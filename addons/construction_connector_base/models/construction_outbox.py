@@ -124,6 +124,34 @@ class ConstructionOutboxMessage(models.Model):
     # ---- PUBLISH ----
 
     @api.model
+    def _outbound_event_types(self):
+        """{event type: when it is sent} of what this database can send, for the
+        webhooks of the OpenAPI document. Domain addons add their events; the
+        on-demand ``*.sync`` types of "Send to External System" come from the
+        models using ``construction.outbound.mixin``."""
+        types = {
+            "job_cost.export": "Job-to-date cost per cost code of a project's "
+            "budget (original, changes, revised, open commitments, actual, "
+            "forecast to complete, EAC): nightly, or Export Job Cost.",
+            "invoice.sync": "On demand (Send to External System): an invoice or "
+            "vendor bill as it stands.",
+            "<event type>.rejected": "Reply to the system that sent a staged "
+            "event: an accounting approver rejected it (comment included); sent "
+            "whatever the subscriptions.",
+        }
+        Mixin = self.env.registry["construction.outbound.mixin"]
+        for model_name in sorted(Mixin._inherit_children):
+            Model = self.env[model_name]
+            if Model._abstract:
+                continue
+            types.setdefault(
+                Model._construction_outbound_event_type(),
+                f"On demand (Send to External System): the {Model._description} "
+                "as it stands.",
+            )
+        return types
+
+    @api.model
     def _subscribed_backends(self, backend, event_type, record):
         domain = [("outbound_url", "!=", False)]
         if backend:

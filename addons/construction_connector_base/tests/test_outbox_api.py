@@ -1,6 +1,8 @@
 """The outbox over the API: an external system lists and replays its own
 outbound messages."""
 
+import json
+
 from odoo.tests import HttpCase, tagged
 
 from .common_integration import make_backend
@@ -134,3 +136,45 @@ class TestOutboxApi(HttpCase):
         self.assertIn("get", document["paths"][f"{API}/outbox"])
         self.assertIn("post", document["paths"][f"{API}/outbox/{{message_id}}/replay"])
         self.assertIn("OutboxMessage", document["components"]["schemas"])
+
+    def test_openapi_documents_the_webhooks(self):
+        from openapi_spec_validator import validate
+
+        document = self.url_open(f"{API}/openapi.json").json()
+        validate(document)
+        webhooks = document["webhooks"]
+        self.assertEqual(
+            set(webhooks),
+            set(self.env["construction.outbox.message"]._outbound_event_types()),
+        )
+        for name in ("job_cost.export", "invoice.sync", "<event type>.rejected"):
+            self.assertIn(name, webhooks)
+        post = webhooks["job_cost.export"]["post"]
+        schema = post["requestBody"]["content"]["application/json"]["schema"]
+        self.assertEqual(
+            schema["allOf"],
+            [
+                {"$ref": "#/components/schemas/WebhookBody"},
+                {"properties": {"event_type": {"const": "job_cost.export"}}},
+            ],
+        )
+        self.assertEqual(
+            {p["name"] for p in post["parameters"]},
+            {
+                "Idempotency-Key",
+                "X-Construction-Event",
+                "X-Construction-Timestamp",
+                "X-Construction-Signature",
+            },
+        )
+        self.assertEqual(set(post["responses"]), {"2XX", "408", "429", "4XX", "5XX"})
+        body = document["components"]["schemas"]["WebhookBody"]
+        self.assertEqual(
+            body["required"], ["event_id", "event_type", "occurred_at", "data"]
+        )
+        # the envelope documented is the one sent
+        message = self.env["construction.event"]._publish(
+            self.backend, "job_cost.export", False, {"n": 1}
+        )
+        sent = json.loads(message.payload)
+        self.assertEqual(set(sent), set(body["properties"]))

@@ -2,6 +2,7 @@
 (the same JSON Schemas that validate requests)."""
 
 import copy
+import re
 
 from .event_types import EventType
 
@@ -80,6 +81,19 @@ STATIC_SCHEMAS = {
                     },
                 },
             },
+        },
+    },
+    "WebhookBody": {
+        "type": "object",
+        "description": "The body of every webhook: the same bytes on every attempt.",
+        "required": ["event_id", "event_type", "occurred_at", "data"],
+        "properties": {
+            "event_id": {"type": "string", "format": "uuid"},
+            "event_type": {"type": "string"},
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "model": {"type": ["string", "null"]},
+            "record_id": {"type": ["integer", "null"]},
+            "data": {"type": "object"},
         },
     },
     "Event": {
@@ -313,8 +327,87 @@ def _outbox_paths():
     }
 
 
-def build_openapi(event_types, version="1.0.0"):
-    """The OpenAPI 3.1 document for ``{name: EventType}``."""
+WEBHOOK_HEADERS = [
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": True,
+        "description": "The message's event_id, the same on every retry and replay: "
+        "deduplicate on it (delivery is at least once).",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "X-Construction-Event",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "X-Construction-Timestamp",
+        "in": "header",
+        "required": True,
+        "description": "Unix time of this attempt.",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "X-Construction-Signature",
+        "in": "header",
+        "required": False,
+        "description": "sha256=<hex HMAC-SHA256 of '<timestamp>.<raw body>'> with "
+        "the system's signing secret; sent when the system has one.",
+        "schema": {"type": "string"},
+    },
+]
+
+WEBHOOK_RESPONSES = {
+    "2XX": {"description": "Delivered: the message is done."},
+    "408": {"description": "Retried with backoff."},
+    "429": {"description": "Retried with backoff."},
+    "5XX": {
+        "description": "Retried with backoff (so are timeouts and closed "
+        "connections); dead after the retry budget."
+    },
+    "4XX": {
+        "description": "Failed at once; the response body is kept for the "
+        "operator, who can replay the message."
+    },
+}
+
+
+def _webhooks(outbound_types):
+    """One webhook per outbound event type: the envelope, its type fixed."""
+    webhooks = {}
+    for name in sorted(outbound_types):
+        webhooks[name] = {
+            "post": {
+                "operationId": "webhook_" + re.sub(r"\W+", "_", name).strip("_"),
+                "summary": outbound_types[name],
+                "tags": ["webhooks"],
+                "parameters": WEBHOOK_HEADERS,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "allOf": [
+                                    _ref("WebhookBody"),
+                                    {"properties": {"event_type": {"const": name}}}
+                                    if "<" not in name
+                                    else {},
+                                ]
+                            }
+                        }
+                    },
+                },
+                "responses": WEBHOOK_RESPONSES,
+            }
+        }
+    return webhooks
+
+
+def build_openapi(event_types, version="1.0.0", outbound_types=None):
+    """The OpenAPI 3.1 document for ``{name: EventType}``, with the outbound
+    ``{event type: when it is sent}`` as webhooks."""
     schemas = copy.deepcopy(STATIC_SCHEMAS)
     paths = {}
     for name in sorted(event_types):
@@ -459,8 +552,14 @@ def build_openapi(event_types, version="1.0.0"):
             {"name": "outbox"},
             {"name": "reconciliation"},
             {"name": "monitoring"},
+            {
+                "name": "webhooks",
+                "description": "What Odoo POSTs to a system's outbound URL, for "
+                "the event types it subscribes to.",
+            },
         ],
         "paths": paths,
+        "webhooks": _webhooks(outbound_types or {}),
         "components": {
             "schemas": schemas,
             "securitySchemes": {

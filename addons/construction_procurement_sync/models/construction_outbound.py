@@ -1,4 +1,7 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+from .account_move import SUB_RETAINAGE_EVENT
+from .purchase_order import CANCELLED_EVENT, CHANGED_EVENT
 
 CONFIRMED_EVENT = "purchase_order.confirmed"
 SUB_APPROVED_EVENT = "subcontract_invoice.approved"
@@ -55,3 +58,25 @@ class ConstructionSubcontractPayApplication(models.Model):
             Event._publish(
                 False, SUB_APPROVED_EVENT, app, app._construction_outbound_payload()
             )
+
+
+class ConstructionOutboxMessage(models.Model):
+    _inherit = "construction.outbox.message"
+
+    @api.model
+    def _outbound_event_types(self):
+        return dict(
+            super()._outbound_event_types(),
+            **{
+                CONFIRMED_EVENT: "A purchase order or subcontract is confirmed: "
+                "automation rule Send confirmed purchase orders.",
+                CHANGED_EVENT: "A confirmed order's lines, quantities, prices or "
+                "dates change.",
+                CANCELLED_EVENT: "A confirmed order is cancelled.",
+                SUB_RETAINAGE_EVENT: "A vendor bill releasing subcontract "
+                "retainage is posted (amount released, retainage held after).",
+                SUB_APPROVED_EVENT: "A subcontractor pay application is approved "
+                "(or approved as noted): automation rule Send approved "
+                "subcontractor pay applications.",
+            },
+        )

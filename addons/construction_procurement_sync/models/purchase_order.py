@@ -4,6 +4,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 MANAGER_GROUP = "construction_connector_base.group_construction_manager"
+CHANGED_EVENT = "purchase_order.changed"
+CANCELLED_EVENT = "purchase_order.cancelled"
 
 
 class PurchaseOrder(models.Model):
@@ -407,7 +409,7 @@ class PurchaseOrder(models.Model):
         result = super().button_cancel()
         self.env["construction.budget.line"]._refresh_committed_for_keys(keys)
         self.order_line.construction_request_line_id.request_id._update_progress_state()
-        confirmed._construction_publish("purchase_order.cancelled")
+        confirmed._construction_publish(CANCELLED_EVENT)
         return result
 
     def write(self, vals):
@@ -416,7 +418,7 @@ class PurchaseOrder(models.Model):
             confirmed = self.filtered(lambda o: o.state in ("purchase", "done"))
             confirmed.order_line._construction_refresh_budgets()
             if "date_planned" in vals:
-                confirmed._construction_publish("purchase_order.changed")
+                confirmed._construction_publish(CHANGED_EVENT)
         return result
 
     # ---- subcontract bills and retainage ----

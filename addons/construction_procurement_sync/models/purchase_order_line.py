@@ -2,6 +2,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import float_compare
 
+from .purchase_order import CHANGED_EVENT
+
 # Purchase line fields whose change moves the committed cost of a budget.
 COMMITMENT_FIELDS = {
     "analytic_distribution",
@@ -269,7 +271,7 @@ class PurchaseOrderLine(models.Model):
         lines = super().create(vals_list)
         confirmed = lines.filtered(lambda line: line.state in ("purchase", "done"))
         confirmed._construction_refresh_budgets()
-        confirmed.order_id._construction_publish("purchase_order.changed")
+        confirmed.order_id._construction_publish(CHANGED_EVENT)
         return lines
 
     def write(self, vals):
@@ -282,7 +284,7 @@ class PurchaseOrderLine(models.Model):
                 before | confirmed._construction_budget_keys()
             )
         if PORTAL_FIELDS & set(vals) and confirmed:
-            confirmed.order_id._construction_publish("purchase_order.changed")
+            confirmed.order_id._construction_publish(CHANGED_EVENT)
         return result
 
     def unlink(self):

@@ -74,6 +74,20 @@ class TestProcurementOutbound(ProcurementCommon):
         app.with_context(compliance_date="2026-03-31").action_approve()
         return app
 
+    def test_events_documented_as_webhooks(self):
+        documented = self.env["construction.outbox.message"]._outbound_event_types()
+        for event_type in (
+            "purchase_order.confirmed",
+            "purchase_order.changed",
+            "purchase_order.cancelled",
+            "purchase_order.retainage_released",
+            "subcontract_invoice.approved",
+            "purchase_order.sync",
+            "subcontract_pay_application.sync",
+        ):
+            self.assertIn(event_type, documented)
+            self.assertTrue(documented[event_type])
+
     def test_purchase_order_confirmed_changed_cancelled(self):
         order = self._create_order(
             [(self.cement, 3.0, 50.0, self.cc_concrete, self.material)]
