@@ -259,6 +259,12 @@ class ConstructionApiV1(http.Controller):
     # ---- plumbing ----
 
     def _dispatch(self, handler, *args):
+        response = self._handle(handler, *args)
+        for name, value in getattr(request, "construction_rate_headers", {}).items():
+            response.headers.setdefault(name, value)
+        return response
+
+    def _handle(self, handler, *args):
         try:
             self._check_request_text()
             return handler(*args)
@@ -419,14 +425,25 @@ class ConstructionApiV1(http.Controller):
             raise ApiProblem(401, "invalid-signature", "Invalid signature", error)
 
     def _check_rate(self, backend):
-        wait = backend._check_rate_limit()
-        if wait:
+        """Count the request; 429 over the limit. Every answer after this point
+        carries the RateLimit-* headers, so clients can pace themselves."""
+        counted = backend._count_request()
+        if not counted:
+            return
+        count, reset = counted
+        limit = backend.rate_limit
+        request.construction_rate_headers = headers = {
+            "RateLimit-Limit": str(limit),
+            "RateLimit-Remaining": str(max(limit - count, 0)),
+            "RateLimit-Reset": str(reset),
+        }
+        if count > limit:
             raise ApiProblem(
                 429,
                 "rate-limited",
                 "Too many requests",
-                f"Rate limit of {backend.rate_limit} requests per minute reached.",
-                headers={"Retry-After": str(wait)},
+                f"Rate limit of {limit} requests per minute reached.",
+                headers=dict(headers, **{"Retry-After": str(reset)}),
             )
 
     def _idempotency_key(self, key, pointer):

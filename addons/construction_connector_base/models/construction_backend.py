@@ -454,17 +454,16 @@ class ConstructionBackend(models.Model):
             return _("Signature already used (replayed request).")
         return False
 
-    def _check_rate_limit(self):
-        """Count this request; returns seconds to wait when over the limit, else 0."""
+    def _count_request(self):
+        """Count this request toward the rate limit: ``(requests counted in this
+        minute, seconds until the minute ends)``, or None when unlimited."""
         self.ensure_one()
         if not self.rate_limit:
-            return 0
+            return None
         now = int(time.time())
         window = now - now % 60
         count = self.env["construction.api.rate"]._hit(self, window)
-        if count > self.rate_limit:
-            return window + 60 - now
-        return 0
+        return count, window + 60 - now
 
     def _wake_parked_events(self, exclude=None):
         """Requeue the backend's parked events now (a parent may have arrived)."""

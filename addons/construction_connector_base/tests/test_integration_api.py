@@ -213,12 +213,19 @@ class TestIntegrationApi(HttpCase):
         ):
             first = self._post_cost_code("k-1")
             self.assertEqual(first.status_code, 202)
-            self.assertEqual(self._post_cost_code("k-2").status_code, 202)
+            # every counted answer says where the client stands
+            self.assertEqual(first.headers["RateLimit-Limit"], "2")
+            self.assertEqual(first.headers["RateLimit-Remaining"], "1")
+            self.assertEqual(first.headers["RateLimit-Reset"], "50")
+            second = self._post_cost_code("k-2")
+            self.assertEqual(second.status_code, 202)
+            self.assertEqual(second.headers["RateLimit-Remaining"], "0")
             response = self._post_cost_code("k-3")
             # reads count too: guessing ids is throttled like writing
             read = self._get(f"/events/{first.json()['id']}")
         self.assertProblem(response, 429, "rate-limited")
         self.assertEqual(response.headers["Retry-After"], "50")
+        self.assertEqual(response.headers["RateLimit-Remaining"], "0")
         self.assertProblem(read, 429, "rate-limited")
         self.assertEqual(len(self._events()), 2)
         other = self._post_cost_code("k-3", key=self.other_key)

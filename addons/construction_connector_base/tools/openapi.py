@@ -34,7 +34,12 @@ COMMON_ERRORS = {
     "422": _problem_response("JSON Schema validation failed (see errors)"),
     "429": {
         "description": "Rate limit reached",
-        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        "headers": {
+            "Retry-After": {"schema": {"type": "integer"}},
+            "RateLimit-Limit": {"schema": {"type": "integer"}},
+            "RateLimit-Remaining": {"schema": {"type": "integer"}},
+            "RateLimit-Reset": {"schema": {"type": "integer"}},
+        },
         "content": {"application/problem+json": {"schema": _ref("Problem")}},
     },
 }
@@ -543,7 +548,10 @@ def build_openapi(event_types, version="1.0.0", outbound_types=None):
             "title": "Construction suite integration API",
             "version": version,
             "description": "Inbound events from external systems. Authenticate with "
-            "an Odoo API key of the system's integration user as a bearer token.",
+            "an Odoo API key of the system's integration user as a bearer token. "
+            "When the system has a rate limit, every authenticated answer carries "
+            "RateLimit-Limit (requests per minute), RateLimit-Remaining and "
+            "RateLimit-Reset (seconds until the minute ends).",
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
