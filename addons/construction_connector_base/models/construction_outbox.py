@@ -2,6 +2,7 @@ import json
 import logging
 import time
 import uuid
+from collections import defaultdict
 from datetime import timedelta
 
 import requests
@@ -62,6 +63,11 @@ class ConstructionOutboxMessage(models.Model):
     res_id = fields.Many2oneReference(
         string="Record ID", model_field="res_model", readonly=True
     )
+    record_name = fields.Char(
+        string="Document",
+        compute="_compute_record_name",
+        help="The record the message is about (its id when it no longer exists).",
+    )
     entity_key = fields.Char(
         index=True,
         readonly=True,
@@ -115,6 +121,24 @@ class ConstructionOutboxMessage(models.Model):
             "An outbound message with this idempotency key already exists.",
         ),
     ]
+
+    @api.depends("res_model", "res_id")
+    def _compute_record_name(self):
+        ids_by_model = defaultdict(set)
+        for message in self:
+            if message.res_model in self.env and message.res_id:
+                ids_by_model[message.res_model].add(message.res_id)
+        names = {}
+        for model, ids in ids_by_model.items():
+            # sudo: only the name of the document whose data the message (readable
+            # by this user) already carries; one query per model, deleted ones out.
+            for record in self.env[model].sudo().browse(ids).exists():
+                names[model, record.id] = record.display_name
+        for message in self:
+            key = (message.res_model, message.res_id)
+            message.record_name = names.get(key) or (
+                message.res_model and f"{message.entity_key} (deleted)"
+            )
 
     @api.depends("event_type", "idempotency_key")
     def _compute_display_name(self):

@@ -62,6 +62,21 @@ class TestOutboxApi(HttpCase):
         self.assertEqual(response.status_code, 401)
         self.assertEqual(response.headers["Content-Type"], "application/problem+json")
 
+    def test_messages_name_their_document(self):
+        Event = self.env["construction.event"]
+        self.assertEqual(
+            self.dead.record_name, self.env.company.partner_id.display_name
+        )
+        ghost = self.env["res.partner"].create({"name": "Ghost Supplier"})
+        message = Event._publish(self.backend, "x.changed", ghost, {"n": 1})
+        self.assertEqual(message.record_name, "Ghost Supplier")
+        ghost_id = ghost.id
+        ghost.unlink()
+        message.invalidate_recordset(["record_name"])
+        self.assertEqual(message.record_name, f"res.partner,{ghost_id} (deleted)")
+        detached = Event._publish(self.backend, "x.changed", False, {"n": 2})
+        self.assertFalse(detached.record_name)
+
     def test_list_own_messages_by_state(self):
         response = self._call("/outbox?state=dead")
         self.assertEqual(response.status_code, 200, response.text)
