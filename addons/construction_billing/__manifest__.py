@@ -2,7 +2,7 @@
     "name": "Construction Billing",
     "summary": "Schedules of values, AIA G702/G703 progress billing, milestone"
     " billing and retainage",
-    "version": "18.0.1.3.2",
+    "version": "18.0.1.4.0",
     "category": "Construction",
     "license": "LGPL-3",
     "author": "Construction Suite Team",

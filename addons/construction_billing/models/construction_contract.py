@@ -1,6 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import float_compare
+from odoo.tools import float_compare, format_amount
 
 
 class ConstructionContract(models.Model):
@@ -161,6 +161,15 @@ class ConstructionContract(models.Model):
     retainage_held = fields.Monetary(
         string="Retainage Held", compute="_compute_billing_status"
     )
+    retainage_in_ledger = fields.Monetary(
+        string="Retainage in the Ledger",
+        compute="_compute_retainage_in_ledger",
+        help="Balance of the Retention Receivable account on this contract's posted "
+        "invoices and their credit notes. It equals Retainage Held unless an "
+        "invoice was reversed, changed or entered outside the pay applications, "
+        "milestones and releases.",
+    )
+    retainage_ledger_warning = fields.Char(compute="_compute_retainage_in_ledger")
     pay_application_count = fields.Integer(compute="_compute_billing_status")
     change_order_count = fields.Integer(compute="_compute_change_order_count")
 
@@ -247,6 +256,67 @@ class ConstructionContract(models.Model):
             contract.retainage_withheld = withheld
             contract.retainage_released = released
             contract.retainage_held = withheld - released
+
+    def _retention_items_domain(self):
+        return [
+            ("account_id", "in", self.retention_account_id.ids),
+            ("parent_state", "=", "posted"),
+            "|",
+            ("move_id.construction_contract_id", "in", self.ids),
+            ("move_id.reversed_entry_id.construction_contract_id", "in", self.ids),
+        ]
+
+    @api.depends("retainage_held", "retention_account_id")
+    def _compute_retainage_in_ledger(self):
+        """One grouped read of the retention journal items of all contracts."""
+        # sudo: totals of the journal items of contracts the user can read;
+        # billing users need not read Accounting.
+        groups = (
+            self.env["account.move.line"]
+            .sudo()
+            ._read_group(
+                self._retention_items_domain(),
+                ["move_id", "account_id"],
+                ["amount_currency:sum"],
+            )
+            if self.ids
+            else []
+        )
+        totals = dict.fromkeys(self.ids, 0.0)
+        for move, account, amount in groups:
+            contract = (
+                move.construction_contract_id
+                or move.reversed_entry_id.construction_contract_id
+            )
+            if contract.id in totals and account == contract.retention_account_id:
+                totals[contract.id] += amount
+        for contract in self:
+            currency = contract.currency_id
+            ledger = currency.round(totals.get(contract.id, 0.0))
+            contract.retainage_in_ledger = ledger
+            contract.retainage_ledger_warning = (
+                _(
+                    "The Retention Receivable account holds %(ledger)s for this "
+                    "contract, the pay applications, milestones and releases "
+                    "%(held)s: an invoice was reversed, changed or entered outside "
+                    "them. Check the retention journal items.",
+                    ledger=format_amount(self.env, ledger, currency),
+                    held=format_amount(self.env, contract.retainage_held, currency),
+                )
+                if currency.compare_amounts(ledger, contract.retainage_held)
+                else False
+            )
+
+    def action_view_retention_items(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Retention Journal Items"),
+            "res_model": "account.move.line",
+            "view_mode": "list,form",
+            "domain": self._retention_items_domain(),
+            "context": {"search_default_group_by_move": 1, "create": False},
+        }
 
     @api.constrains("retention_account_id")
     def _check_retention_account(self):

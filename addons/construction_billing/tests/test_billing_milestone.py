@@ -80,6 +80,7 @@ class TestBillingMilestone(BillingCommon):
         self.assertEqual(invoice2.amount_total, 108000.0)
         invoice2.action_post()
         self.assertEqual(self.ms_contract.retainage_held, 20000.0)
+        self.assertEqual(self.ms_contract.retainage_in_ledger, 20000.0)
 
         release = self.env["construction.retainage.release"].create(
             {"contract_id": self.ms_contract.id}
@@ -91,6 +92,7 @@ class TestBillingMilestone(BillingCommon):
         )
         release.action_create_invoice().action_post()
         self.assertEqual(self.ms_contract.retainage_held, 0.0)
+        self.assertEqual(self.ms_contract.retainage_in_ledger, 0.0)
 
     def test_milestone_without_retainage(self):
         self.ms_contract.milestone_retainage = False

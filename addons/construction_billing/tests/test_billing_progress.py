@@ -282,6 +282,7 @@ class TestBillingProgress(BillingCommon):
         # Ledger: retention account balance = retainage held = line 5.
         self.assertEqual(self._retention_balance(), 8192.5)
         self.assertEqual(self.contract.retainage_held, 8192.5)
+        self.assertEqual(self.contract.retainage_in_ledger, 8192.5)
         self.assertEqual(self.sov2.retainage_held, 1255.83)
 
         # Partial release, then the rest.
@@ -314,6 +315,7 @@ class TestBillingProgress(BillingCommon):
         )
         self.assertEqual(self._retention_balance(), 5192.5)
         self.assertEqual(self.contract.retainage_held, 5192.5)
+        self.assertEqual(self.contract.retainage_in_ledger, 5192.5)
         self.assertEqual(self.sov1.retainage_held, 2250.0)
 
         final = self.env["construction.retainage.release"].create(
@@ -333,6 +335,8 @@ class TestBillingProgress(BillingCommon):
         self.assertEqual(final.invoice_id.amount_total, 5192.5)
         self.assertEqual(self._retention_balance(), 0.0)
         self.assertEqual(self.contract.retainage_held, 0.0)
+        self.assertEqual(self.contract.retainage_in_ledger, 0.0)
+        self.assertFalse(self.contract.retainage_ledger_warning)
         retention_lines = self._retention_lines()
         self.assertTrue(all(retention_lines.mapped("reconciled")))
         # Receivable of all invoices = everything billed = contract sum.
@@ -413,6 +417,26 @@ class TestBillingProgress(BillingCommon):
         self.assertEqual(invoice.amount_untaxed, 21100.0)
         self.assertEqual(invoice.amount_tax, 2300.0)
         self.assertEqual(invoice.amount_total, 23400.0)
+
+    def test_retainage_in_the_ledger_flags_a_reversed_invoice(self):
+        app = self._period_1()
+        self._certify(app)
+        held = self.contract.retainage_held
+        self.assertEqual(held, 1900.0)  # 10% of 15,000 work, 5% of 8,000 stored
+        self.assertEqual(self.contract.retainage_in_ledger, held)
+        self.assertFalse(self.contract.retainage_ledger_warning)
+        # A credit note entered in Accounting, outside the pay applications:
+        # the documents still say what was certified, the ledger no longer does.
+        app.invoice_id._reverse_moves(cancel=True)
+        self.contract.invalidate_recordset()
+        self.assertEqual(self.contract.retainage_held, held)
+        self.assertEqual(self.contract.retainage_in_ledger, 0.0)
+        warning = self.contract.retainage_ledger_warning
+        self.assertIn("Retention Receivable account holds", warning)
+        action = self.contract.action_view_retention_items()
+        items = self.env["account.move.line"].search(action["domain"])
+        self.assertEqual(len(items.move_id), 2)
+        self.assertEqual(sum(items.mapped("balance")), 0.0)
 
     def _retention_lines(self):
         return self.env["account.move.line"].search(
