@@ -210,6 +210,10 @@ class ConstructionApiV1(http.Controller):
     def post_batch(self, event_type, **kwargs):
         return self._dispatch(self._post_batch, event_type)
 
+    @api_route("/events", "GET")
+    def list_events(self, **kwargs):
+        return self._dispatch(self._list_events)
+
     @api_route("/events/<int:event_id>", "GET")
     def get_event(self, event_id, **kwargs):
         return self._dispatch(self._get_event, event_id)
@@ -671,13 +675,26 @@ class ConstructionApiV1(http.Controller):
             )
         return value
 
+    def _list_events(self):
+        backend = self._authenticate()
+        external_id = request.httprequest.args.get("external_id")
+        return self._list_page(
+            request.env["construction.event"],
+            backend,
+            [("entity_external_id", "=", external_id)] if external_id else [],
+        )
+
     def _list_outbox(self):
         backend = self._authenticate()
-        Outbox = request.env["construction.outbox.message"]
+        return self._list_page(request.env["construction.outbox.message"], backend)
+
+    def _list_page(self, Model, backend, domain=()):
+        """One page of the system's own events or messages, newest first, by
+        state(s) and event type."""
         args = request.httprequest.args
-        domain = [("backend_id", "=", backend.id)]
+        domain = [("backend_id", "=", backend.id), *domain]
         states = [s for s in args.getlist("state") for s in s.split(",") if s]
-        known = dict(Outbox._fields["state"].selection)
+        known = dict(Model._fields["state"].selection)
         unknown = [s for s in states if s not in known]
         if unknown:
             raise self._validation_problem(
@@ -695,14 +712,14 @@ class ConstructionApiV1(http.Controller):
             domain.append(("event_type", "=", args["event_type"]))
         limit = self._int_arg("limit", 50, 1, 200)
         offset = self._int_arg("offset", 0, 0, 10**9)
-        total = Outbox.search_count(domain)
-        messages = Outbox.search(domain, limit=limit, offset=offset, order="id desc")
+        total = Model.search_count(domain)
+        records = Model.search(domain, limit=limit, offset=offset, order="id desc")
         return _json_response(
             {
                 "total": total,
                 "limit": limit,
                 "offset": offset,
-                "items": [message._to_api() for message in messages],
+                "items": [record._to_api() for record in records],
             },
             200,
         )

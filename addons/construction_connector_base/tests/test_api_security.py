@@ -85,6 +85,12 @@ class TestApiSecurity(HttpCase):
                 self.assertEqual(body, not_found)
         self.assertEqual(failed.state, "failed")
         self.assertEqual(failed.replay_count, 0)
+        # B's listing holds B's events only, whatever the filter
+        for query in ("", "?state=failed", "?external_id=pm-a2", "?limit=200"):
+            page = self._request("GET", f"/events{query}", self.key_b).json()
+            self.assertEqual((page["total"], page["items"]), (0, []), query)
+        page = self._request("GET", "/events?state=failed", self.key_a).json()
+        self.assertEqual([item["id"] for item in page["items"]], failed.ids)
         # B's health counts B's inbox only
         health = self._request("GET", "/health", self.key_b).json()
         self.assertEqual(health["backend"]["id"], self.backend_b.id)

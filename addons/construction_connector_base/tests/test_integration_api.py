@@ -231,6 +231,31 @@ class TestIntegrationApi(HttpCase):
         other = self._post_cost_code("k-3", key=self.other_key)
         self.assertEqual(other.status_code, 202)  # per system
 
+    # ---- listing ----
+
+    def test_list_own_events_by_state_type_and_entity(self):
+        first = self._post_cost_code("k-1").json()
+        second = self._post_cost_code(
+            "k-2", payload=cost_code_payload(external_id="pm-2", code="03-380")
+        ).json()
+        self._post_cost_code("k-3", key=self.other_key)  # another system's
+        page = self._get("/events").json()
+        self.assertEqual(page["total"], 2)
+        self.assertEqual(
+            [item["id"] for item in page["items"]], [second["id"], first["id"]]
+        )
+        self.assertEqual(page["items"][0]["type"], "cost_code.upsert")
+        queued = self._get("/events?state=queued,failed&event_type=cost_code.upsert")
+        self.assertEqual(queued.json()["total"], 2)
+        self.assertEqual(self._get("/events?state=dead").json()["total"], 0)
+        entity = self._get("/events?external_id=pm-2").json()
+        self.assertEqual([item["id"] for item in entity["items"]], [second["id"]])
+        paged = self._get("/events?limit=1&offset=1").json()
+        self.assertEqual([item["id"] for item in paged["items"]], [first["id"]])
+        self.assertProblem(self._get("/events?state=lost"), 422, "validation-error")
+        self.assertProblem(self._get("/events?limit=0"), 422, "validation-error")
+        self.assertProblem(self._get("/events", key="nope"), 401, "unauthorized")
+
     # ---- idempotency ----
 
     def test_same_event_twice_creates_one(self):

@@ -25,6 +25,39 @@ def _problem_response(description):
     }
 
 
+def _parameter(name, where, schema, description=None, required=False):
+    parameter = {"name": name, "in": where, "required": required, "schema": schema}
+    if description:
+        parameter["description"] = description
+    return parameter
+
+
+def _page(item):
+    return {
+        "type": "object",
+        "required": ["total", "limit", "offset", "items"],
+        "properties": {
+            "total": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "items": {"type": "array", "items": _ref(item)},
+        },
+    }
+
+
+# Query parameters of the listings (GET /events, GET /outbox), newest first.
+LIST_PARAMETERS = [
+    _parameter(
+        "state",
+        "query",
+        {"type": "string"},
+        description="Comma-separated states, e.g. failed,dead.",
+    ),
+    _parameter("event_type", "query", {"type": "string"}),
+    _parameter("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200}),
+    _parameter("offset", "query", {"type": "integer", "minimum": 0}),
+]
+
 COMMON_ERRORS = {
     "401": _problem_response("Missing or invalid API key, or invalid signature"),
     "403": _problem_response("The key's system is inactive or in another company"),
@@ -45,20 +78,18 @@ COMMON_ERRORS = {
 }
 
 SIGNATURE_HEADERS = [
-    {
-        "name": "X-Construction-Timestamp",
-        "in": "header",
-        "required": False,
-        "description": "Unix time of signing; required when the system signs.",
-        "schema": {"type": "string"},
-    },
-    {
-        "name": "X-Construction-Signature",
-        "in": "header",
-        "required": False,
-        "description": "sha256=<hex HMAC-SHA256 of '<timestamp>.<raw body>'>.",
-        "schema": {"type": "string"},
-    },
+    _parameter(
+        "X-Construction-Timestamp",
+        "header",
+        {"type": "string"},
+        description="Unix time of signing; required when the system signs.",
+    ),
+    _parameter(
+        "X-Construction-Signature",
+        "header",
+        {"type": "string"},
+        description="sha256=<hex HMAC-SHA256 of '<timestamp>.<raw body>'>.",
+    ),
 ]
 
 STATIC_SCHEMAS = {
@@ -197,16 +228,8 @@ STATIC_SCHEMAS = {
             "links": {"type": "object"},
         },
     },
-    "OutboxPage": {
-        "type": "object",
-        "required": ["total", "limit", "offset", "items"],
-        "properties": {
-            "total": {"type": "integer"},
-            "limit": {"type": "integer"},
-            "offset": {"type": "integer"},
-            "items": {"type": "array", "items": _ref("OutboxMessage")},
-        },
-    },
+    "OutboxPage": _page("OutboxMessage"),
+    "EventPage": _page("Event"),
     "BatchResult": {
         "type": "object",
         "required": ["batch", "items"],
@@ -239,12 +262,7 @@ def _payload_schema(event_type):
 
 
 def _outbox_paths():
-    message_id = {
-        "name": "message_id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "integer"},
-    }
+    message_id = _parameter("message_id", "path", {"type": "integer"}, required=True)
     not_found = _problem_response("Not an outbound message of this system")
     return {
         f"{PREFIX}/outbox": {
@@ -252,33 +270,7 @@ def _outbox_paths():
                 "operationId": "list_outbox",
                 "summary": "This system's outbound messages, newest first",
                 "tags": ["outbox"],
-                "parameters": [
-                    {
-                        "name": "state",
-                        "in": "query",
-                        "required": False,
-                        "description": "Comma-separated states, e.g. failed,dead.",
-                        "schema": {"type": "string"},
-                    },
-                    {
-                        "name": "event_type",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "string"},
-                    },
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
-                    },
-                    {
-                        "name": "offset",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "integer", "minimum": 0},
-                    },
-                ],
+                "parameters": LIST_PARAMETERS,
                 "responses": {
                     "200": {
                         "description": "One page of messages",
@@ -333,35 +325,29 @@ def _outbox_paths():
 
 
 WEBHOOK_HEADERS = [
-    {
-        "name": "Idempotency-Key",
-        "in": "header",
-        "required": True,
-        "description": "The message's event_id, the same on every retry and replay: "
+    _parameter(
+        "Idempotency-Key",
+        "header",
+        {"type": "string"},
+        description="The message's event_id, the same on every retry and replay: "
         "deduplicate on it (delivery is at least once).",
-        "schema": {"type": "string"},
-    },
-    {
-        "name": "X-Construction-Event",
-        "in": "header",
-        "required": True,
-        "schema": {"type": "string"},
-    },
-    {
-        "name": "X-Construction-Timestamp",
-        "in": "header",
-        "required": True,
-        "description": "Unix time of this attempt.",
-        "schema": {"type": "string"},
-    },
-    {
-        "name": "X-Construction-Signature",
-        "in": "header",
-        "required": False,
-        "description": "sha256=<hex HMAC-SHA256 of '<timestamp>.<raw body>'> with "
+        required=True,
+    ),
+    _parameter("X-Construction-Event", "header", {"type": "string"}, required=True),
+    _parameter(
+        "X-Construction-Timestamp",
+        "header",
+        {"type": "string"},
+        description="Unix time of this attempt.",
+        required=True,
+    ),
+    _parameter(
+        "X-Construction-Signature",
+        "header",
+        {"type": "string"},
+        description="sha256=<hex HMAC-SHA256 of '<timestamp>.<raw body>'> with "
         "the system's signing secret; sent when the system has one.",
-        "schema": {"type": "string"},
-    },
+    ),
 ]
 
 WEBHOOK_RESPONSES = {
@@ -442,12 +428,12 @@ def build_openapi(event_types, version="1.0.0", outbound_types=None):
                 "summary": event_type.summary or f"Send one {name} event",
                 "tags": ["events"],
                 "parameters": [
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": True,
-                        "schema": {"type": "string", "maxLength": 255},
-                    },
+                    _parameter(
+                        "Idempotency-Key",
+                        "header",
+                        {"type": "string", "maxLength": 255},
+                        required=True,
+                    ),
                     *SIGNATURE_HEADERS,
                 ],
                 "requestBody": {
@@ -491,12 +477,31 @@ def build_openapi(event_types, version="1.0.0", outbound_types=None):
                 },
             }
         }
-    event_id = {
-        "name": "event_id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "integer"},
+    paths[f"{PREFIX}/events"] = {
+        "get": {
+            "operationId": "list_events",
+            "summary": "This system's inbound events, newest first (e.g. the failed "
+            "ones to fix and replay, or all versions of one entity)",
+            "tags": ["events"],
+            "parameters": [
+                *LIST_PARAMETERS,
+                _parameter(
+                    "external_id",
+                    "query",
+                    {"type": "string"},
+                    description="Events of the entity with this external id.",
+                ),
+            ],
+            "responses": {
+                "200": {
+                    "description": "One page of events",
+                    "content": {"application/json": {"schema": _ref("EventPage")}},
+                },
+                "422": _problem_response("Unknown state or bad limit/offset"),
+            },
+        }
     }
+    event_id = _parameter("event_id", "path", {"type": "integer"}, required=True)
     paths[f"{PREFIX}/events/{{event_id}}"] = {
         "get": {
             "operationId": "get_event",
