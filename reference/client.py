@@ -21,6 +21,7 @@ import json
 import random
 import time
 import uuid
+from urllib.parse import urlencode
 
 import requests
 
@@ -156,6 +157,11 @@ class ConstructionClient:
 
     def get_event(self, event_id):
         return self.request("GET", f"/events/{event_id}")
+
+    def events(self, **filters):
+        """One page of this system's events, newest first (filters: state,
+        event_type, external_id, limit, offset)."""
+        return self.request("GET", f"/events?{urlencode(filters)}")
 
     def replay(self, event_id):
         return self.request("POST", f"/events/{event_id}/replay", {}, ok=(202,))

@@ -350,13 +350,23 @@ class Scenario:
             "/odoo/action-construction_connector_base.construction_event_action_failed",
         )
         self._screenshot_overview("overview-failed-event")
+        # The platform sees it too: its health check, then the failed events of
+        # the change order it pushed.
+        health = self.pm.client.health()
+        failed = self.pm.client.events(state="failed,dead", external_id=external_id)
+        self.say(
+            f"   the platform's health check says {health['status']} (inbox failed "
+            f"{health['inbox']['failed']}); GET /events?state=failed,dead lists "
+            f"event {', '.join(str(item['id']) for item in failed['items'])}"
+        )
         self.say(
             f"   fix: the platform syncs cost code {code}, then replays event "
             f"{event['id']} through the API"
         )
         item = self.pm.sync_cost_codes([(code, name)])[0]
         fixed = self.pm.client.wait(item["event"]["id"])
-        self.pm.client.replay(event["id"])
+        for failed_event in failed["items"]:
+            self.pm.client.replay(failed_event["id"])
         replayed = self.pm.client.wait(event["id"])
         self.say(
             f"   cost code {code} -> {fixed['state']}; replayed event -> "
@@ -367,6 +377,8 @@ class Scenario:
             overview_failed_count=failed_tile["count"],
             overview_severity=failed_tile["severity"],
             event_id=event["id"],
+            listed_failed=[item["id"] for item in failed["items"]],
+            platform_health=health["status"],
             failed_state=event["state"],
             error=event["error"],
             fix_state=fixed["state"],

@@ -106,6 +106,9 @@ def test_demo_month_outcome(demo):
     assert failure["overview_failed_count"] >= 1
     assert failure["overview_severity"] == "danger"
     assert "unmapped cost code 31-" in failure["error"]
+    # the platform found it itself: health check, then GET /events?state=failed,dead
+    assert failure["platform_health"] == "attention"
+    assert failure["listed_failed"] == [failure["event_id"]]
     assert failure["fix_state"] == "done"
     assert failure["replayed_state"] == "done"
     # the replayed change order (16 h x 210.00) is then approved by the platform
