@@ -47,6 +47,19 @@ class AccountMove(models.Model):
         posted.construction_release_id._construction_publish_released()
         return posted
 
+    def _reverse_moves(self, default_values_list=None, cancel=False):
+        """A credit note of a contract invoice stays on the contract (not on the
+        pay application or release it corrects): the contract's billed to date
+        in the WIP schedule, its retainage in the ledger and the outbound
+        billing.invoice_posted event all see it."""
+        default_values_list = default_values_list or [{} for _move in self]
+        for move, default_values in zip(self, default_values_list, strict=True):
+            if move.construction_contract_id:
+                default_values.setdefault(
+                    "construction_contract_id", move.construction_contract_id.id
+                )
+        return super()._reverse_moves(default_values_list, cancel=cancel)
+
     def _compute_payment_state(self):
         before = {move.id: move.payment_state for move in self}
         res = super()._compute_payment_state()

@@ -437,6 +437,11 @@ class TestBillingProgress(BillingCommon):
         items = self.env["account.move.line"].search(action["domain"])
         self.assertEqual(len(items.move_id), 2)
         self.assertEqual(sum(items.mapped("balance")), 0.0)
+        # the credit note stays on the contract, not on the application
+        credit_note = items.move_id - app.invoice_id
+        self.assertEqual(credit_note.move_type, "out_refund")
+        self.assertEqual(credit_note.construction_contract_id, self.contract)
+        self.assertFalse(credit_note.construction_pay_application_id)
 
     def _retention_lines(self):
         return self.env["account.move.line"].search(

@@ -124,6 +124,15 @@ class TestBillingWip(WipCommon):
         self.assertEqual(
             self._schedule("2026-01-31")[self.project].billed_to_date, 23000.00
         )
+        # A credit note entered in Accounting for February's invoice takes its
+        # 20,000.00 back out of what was billed.
+        reversal = app2.invoice_id._reverse_moves(
+            [{"date": "2026-02-28", "invoice_date": "2026-02-28"}], cancel=True
+        )
+        self.assertEqual(reversal.construction_contract_id, self.contract)
+        self.assertEqual(
+            self._schedule("2026-02-28")[self.project].billed_to_date, 23000.00
+        )
 
     def test_projected_loss_and_missing_budget(self):
         # Steel re-estimated at 60,000.00: 114,000.00 of cost for 100,000.00.
