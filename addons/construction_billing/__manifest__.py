@@ -13,6 +13,7 @@
         "security/construction_billing_security.xml",
         "data/ir_sequence_data.xml",
         "views/construction_contract_views.xml",
+        "views/construction_pay_application_reopen_views.xml",
         "views/construction_pay_application_views.xml",
         "views/construction_retainage_views.xml",
         "views/project_project_views.xml",

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import format_amount
 
 from .tools import allocate, format_percent
@@ -762,6 +762,116 @@ class ConstructionPayApplication(models.Model):
     def action_create_invoice(self):
         self._create_invoice()
         return self.action_view_invoice()
+
+    def _reopen(self, reason):
+        """Back to draft, to correct it, the contract's latest certified
+        application while its invoice is unpaid: the posted invoice is reversed
+        by a credit note dated today (a draft one is cancelled), the change
+        orders it took are released, the reason is kept. Re-certifying invoices
+        it again. Earlier periods are corrected by the next application."""
+        if not self.env.user.has_group(
+            "construction_connector_base.group_construction_manager"
+        ):
+            raise AccessError(_("Only Construction Managers reopen applications."))
+        self.env["construction.contract"].check_access("write")
+        if not (reason or "").strip():
+            raise UserError(_("Say why the application is reopened."))
+        for app in self:
+            app._check_reopenable()
+            invoice = app.invoice_id
+            reversal = self.env["account.move"]
+            if invoice.state == "posted":
+                today = fields.Date.context_today(app)
+                reversal = invoice._reverse_moves(
+                    [
+                        {
+                            "date": today,
+                            "invoice_date": today,
+                            "ref": _(
+                                "Reversal of %(invoice)s: %(app)s reopened",
+                                invoice=invoice.name,
+                                app=app.name,
+                            ),
+                        }
+                    ],
+                    cancel=True,
+                )
+            elif invoice.state == "draft":
+                invoice.button_cancel()
+            app.contract_id.change_ids.filtered(
+                lambda c, a=app: c.application_id == a
+            ).with_context(construction_billing_transition=True).write(
+                {"application_id": False}
+            )
+            app._transition(
+                {
+                    "approval_state": "draft",
+                    "invoice_id": False,
+                    "revision_reason": reason,
+                }
+            )
+            app._refresh_from_contract()
+            app.message_post(
+                body=_(
+                    "Reopened for correction: %(reason)s. "
+                    "Invoice %(invoice)s %(what)s.",
+                    reason=reason,
+                    invoice=invoice.display_name or _("none"),
+                    what=_("reversed by %s", reversal.display_name)
+                    if reversal
+                    else _("cancelled"),
+                )
+            )
+        return True
+
+    def _check_reopenable(self):
+        self.ensure_one()
+        if self.approval_state != "certified":
+            raise UserError(
+                _(
+                    "Only certified applications can be reopened (%(app)s).",
+                    app=self.name,
+                )
+            )
+        later = self.contract_id.pay_application_ids.filtered(
+            lambda a: a.number > self.number
+        )
+        if later:
+            raise UserError(
+                _(
+                    "Only the latest application can be reopened: %(later)s follows "
+                    "%(app)s. Correct it in the next application.",
+                    later=", ".join(later.mapped("name")),
+                    app=self.name,
+                )
+            )
+        invoice = self.invoice_id
+        if invoice.state == "posted" and invoice.payment_state != "not_paid":
+            raise UserError(
+                _(
+                    "%(invoice)s already has payments (%(state)s): unreconcile them "
+                    "before reopening %(app)s.",
+                    invoice=invoice.name,
+                    state=invoice.payment_state,
+                    app=self.name,
+                )
+            )
+        # journal entry ids grow with time: a release invoiced after this
+        # invoice may have released retainage withheld by it
+        releases = self.contract_id.release_ids.filtered(
+            lambda r, i=invoice: (
+                r.invoice_id.state == "posted" and r.invoice_id.id > i.id
+            )
+        )
+        if invoice.state == "posted" and releases:
+            raise UserError(
+                _(
+                    "Retainage release %(releases)s was invoiced after %(app)s: "
+                    "reverse it first.",
+                    releases=", ".join(releases.mapped("name")),
+                    app=self.name,
+                )
+            )
 
     def action_view_invoice(self):
         self.ensure_one()

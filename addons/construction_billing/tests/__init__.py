@@ -11,3 +11,4 @@ from . import test_billing_monitor
 from . import test_pay_application_tour
 from . import test_billing_change_order_api
 from . import test_billing_wip
+from . import test_billing_reopen
