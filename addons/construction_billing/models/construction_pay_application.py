@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_amount
+
+from odoo.addons.construction_connector_base.tools.security import check_manager
 
 from .tools import allocate, format_percent
 
@@ -769,10 +771,7 @@ class ConstructionPayApplication(models.Model):
         by a credit note dated today (a draft one is cancelled), the change
         orders it took are released, the reason is kept. Re-certifying invoices
         it again. Earlier periods are corrected by the next application."""
-        if not self.env.user.has_group(
-            "construction_connector_base.group_construction_manager"
-        ):
-            raise AccessError(_("Only Construction Managers reopen applications."))
+        check_manager(self.env, _("Only Construction Managers reopen applications."))
         self.env["construction.contract"].check_access("write")
         if not (reason or "").strip():
             raise UserError(_("Say why the application is reopened."))

@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from odoo.addons.construction_connector_base.tools.security import check_manager
+
 SIDES = [("prime", "Prime Contract (Owner)"), ("commitment", "Commitment (Vendor)")]
 TIER_LEVELS = [
     ("pco", "Potential Change Order"),
@@ -989,10 +991,9 @@ class ConstructionChangeOrder(models.Model):
         ).sudo().write({"state": "cancelled"})
 
     def _check_manager(self, what):
-        if not self.env.user.has_group(
-            "construction_connector_base.group_construction_manager"
-        ):
-            raise AccessError(_("Only a Construction Manager can %(what)s.", what=what))
+        check_manager(
+            self.env, _("Only a Construction Manager can %(what)s.", what=what)
+        )
 
     # ---- lines and budget ----
 

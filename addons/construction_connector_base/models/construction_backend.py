@@ -6,6 +6,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..tools import signing
 from ..tools.exceptions import PermanentEventError
+from ..tools.security import check_manager
 
 BACKEND_KINDS = [
     ("project_management", "Project Management"),
@@ -355,10 +356,7 @@ class ConstructionBackend(models.Model):
     # ---- BUSINESS ----
 
     def _check_manager(self):
-        if not self.env.user.has_group(
-            "construction_connector_base.group_construction_manager"
-        ):
-            raise UserError(_("Only a Construction Manager can manage secrets."))
+        check_manager(self.env, _("Only a Construction Manager can manage secrets."))
 
     def _ensure_channel(self):
         """One queue_job channel per backend, child of root (capacity set by config)."""

@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-MANAGER_GROUP = "construction_connector_base.group_construction_manager"
+from ..tools.security import check_manager
 
 
 class ConstructionBinding(models.Model):
@@ -109,10 +109,9 @@ class ConstructionBinding(models.Model):
     # ---- UNLINK / RELINK (audit chain kept in construction.binding.log) ----
 
     def _check_binding_manager(self):
-        if not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(
-                _("Only a Construction Manager can unlink or relink a binding.")
-            )
+        check_manager(
+            self.env, _("Only a Construction Manager can unlink or relink a binding.")
+        )
 
     def _unlink_binding(self, reason=False):
         """Forget which record the external id points to (history kept).

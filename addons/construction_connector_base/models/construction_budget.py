@@ -4,6 +4,7 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import create_unique_index
 
+from ..tools.security import check_manager
 from .construction_budget_forecast import FORECAST_COLUMNS
 
 # Budget columns summed into the budget totals, in the order controllers read them.
@@ -223,12 +224,9 @@ class ConstructionBudget(models.Model):
         )
 
     def _check_manager(self):
-        if not self.env.user.has_group(
-            "construction_connector_base.group_construction_manager"
-        ):
-            raise UserError(
-                _("Only a Construction Manager can lock or unlock a budget.")
-            )
+        check_manager(
+            self.env, _("Only a Construction Manager can lock or unlock a budget.")
+        )
 
     def _project_counts(self, model, domain=None, projects=None):
         """{project: count} of ``model`` records of these budgets' projects (or

@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..tools.security import check_manager
+
 
 class ConstructionBudgetModification(models.Model):
     """A transfer of budget between lines of one project: its lines net to zero."""
@@ -117,15 +119,10 @@ class ConstructionBudgetModification(models.Model):
             )
 
     def _check_manager(self):
-        if not self.env.user.has_group(
-            "construction_connector_base.group_construction_manager"
-        ):
-            raise UserError(
-                _(
-                    "Only a Construction Manager can apply or cancel budget "
-                    "modifications."
-                )
-            )
+        check_manager(
+            self.env,
+            _("Only a Construction Manager can apply or cancel budget modifications."),
+        )
 
 
 class ConstructionBudgetModificationLine(models.Model):

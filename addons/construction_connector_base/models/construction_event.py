@@ -20,6 +20,7 @@ from ..tools.exceptions import (
     RetryableJobError,
 )
 from ..tools.openapi import build_openapi
+from ..tools.security import MANAGER_GROUP
 from .queue_job import UNSTARTED_JOB_STATES
 
 _logger = logging.getLogger(__name__)
@@ -50,7 +51,6 @@ CANCELLABLE_STATES = (
 )
 APPROVER_GROUP = "construction_connector_base.group_construction_accounting_approver"
 INTEGRATION_GROUP = "construction_connector_base.group_construction_integration"
-MANAGER_GROUP = "construction_connector_base.group_construction_manager"
 APPROVAL_DECISIONS = [("accepted", "Accepted"), ("rejected", "Rejected")]
 # Field types compared field by field between a payload and the bound record.
 DIFF_FIELD_TYPES = (

@@ -1,5 +1,7 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
+
+from ..tools.security import check_manager
 
 JOB_COST_EVENT = "job_cost.export"
 # (payload key, budget line column) of the job-to-date cost export.
@@ -76,12 +78,9 @@ class ConstructionBudget(models.Model):
 
     def action_export_job_cost(self):
         """Button: send the job-to-date cost of these projects now (managers)."""
-        if not self.env.user.has_group(
-            "construction_connector_base.group_construction_manager"
-        ):
-            raise AccessError(
-                _("Only a Construction Manager can send job-to-date cost.")
-            )
+        check_manager(
+            self.env, _("Only a Construction Manager can send job-to-date cost.")
+        )
         messages = self._export_job_cost()
         if not messages:
             raise UserError(

@@ -15,6 +15,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..tools.exceptions import ReconciliationRunning
+from ..tools.security import check_manager
 
 _logger = logging.getLogger(__name__)
 
@@ -217,12 +218,9 @@ class ConstructionReconciliationRun(models.Model):
         progress raises ReconciliationRunning and writes nothing.
         """
         backend.ensure_one()
-        if not self.env.su and not self.env.user.has_group(
-            "construction_connector_base.group_construction_manager"
-        ):
-            raise UserError(
-                _("Only a Construction Manager can start a reconciliation.")
-            )
+        check_manager(
+            self.env, _("Only a Construction Manager can start a reconciliation.")
+        )
         self._lock_backend(backend)
         run = self.create(
             {

@@ -3,7 +3,8 @@ from collections import defaultdict
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-MANAGER_GROUP = "construction_connector_base.group_construction_manager"
+from odoo.addons.construction_connector_base.tools.security import MANAGER_GROUP
+
 CHANGED_EVENT = "purchase_order.changed"
 CANCELLED_EVENT = "purchase_order.cancelled"
 
