@@ -63,9 +63,12 @@ class AccountMove(models.Model):
     def _compute_payment_state(self):
         before = {move.id: move.payment_state for move in self}
         res = super()._compute_payment_state()
+        # invoices only: a credit note settled against the invoice it reverses
+        # is not a payment from the owner
         paid = self.filtered(
             lambda m: (
                 m.construction_contract_id
+                and m.move_type == "out_invoice"
                 and m.state == "posted"
                 and m.payment_state in ("paid", "in_payment")
                 and before.get(m.id) not in ("paid", "in_payment")

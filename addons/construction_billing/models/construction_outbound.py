@@ -3,6 +3,7 @@ from odoo import api, fields, models
 from .account_move import PAID_EVENT, POSTED_EVENT
 
 CERTIFIED_EVENT = "billing.pay_application_certified"
+REOPENED_EVENT = "billing.pay_application_reopened"
 RETAINAGE_EVENT = "billing.retainage_released"
 
 
@@ -38,6 +39,18 @@ class ConstructionPayApplication(models.Model):
             "balance_to_finish": self.balance_to_finish,
             "invoice": self.invoice_id.name or None,
         }
+
+    def _construction_publish_reopened(self, reason, invoice, credit_note):
+        """``billing.pay_application_reopened``: back to draft for correction."""
+        Event = self.env["construction.event"]
+        for app in self:
+            payload = dict(
+                app._construction_outbound_payload(),
+                reason=reason,
+                reversed_invoice=invoice.name or None,
+                credit_note=credit_note.name or None,
+            )
+            Event._publish(False, REOPENED_EVENT, app, payload)
 
     def _construction_publish_certified(self):
         """Automation rule "Send certified pay applications"."""
@@ -92,6 +105,9 @@ class ConstructionOutboxMessage(models.Model):
             **{
                 CERTIFIED_EVENT: "An owner pay application is certified (G702 "
                 "figures): automation rule Send certified pay applications.",
+                REOPENED_EVENT: "The latest certified pay application is reopened "
+                "for correction (reason, reversed invoice and credit note); it is "
+                "certified again later.",
                 POSTED_EVENT: "An invoice of a prime contract is posted: "
                 "automation rule Send posted contract invoices.",
                 PAID_EVENT: "An invoice of a prime contract becomes paid.",

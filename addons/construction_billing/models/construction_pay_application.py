@@ -810,6 +810,7 @@ class ConstructionPayApplication(models.Model):
                 }
             )
             app._refresh_from_contract()
+            app._construction_publish_reopened(reason, invoice, reversal)
             app.message_post(
                 body=_(
                     "Reopened for correction: %(reason)s. "

@@ -15,7 +15,8 @@ from odoo.addons.construction_connector_base.tests.common_integration import (
 from .common_billing import BillingCommon
 
 EVENTS = (
-    "billing.pay_application_certified, billing.invoice_posted, "
+    "billing.pay_application_certified, billing.pay_application_reopened, "
+    "billing.invoice_posted, "
     "billing.invoice_paid, billing.retainage_released, pay_application.sync, "
     "invoice.sync"
 )
@@ -51,6 +52,7 @@ class TestBillingOutbound(BillingCommon):
         documented = self.env["construction.outbox.message"]._outbound_event_types()
         for event_type in (
             "billing.pay_application_certified",
+            "billing.pay_application_reopened",
             "billing.invoice_posted",
             "billing.invoice_paid",
             "billing.retainage_released",
@@ -82,6 +84,35 @@ class TestBillingOutbound(BillingCommon):
         self.assertEqual(posted["period_to"], "2026-01-31")
         self.assertEqual(paid["amount_residual"], 0.0)
         self.assertIn(paid["payment_state"], ("paid", "in_payment"))
+
+    def test_reopened_and_certified_again(self):
+        app, invoice = self._certified_invoice()
+        app.with_user(self.manager)._reopen("Wrong period")
+        credit_note = invoice.reversal_move_ids
+        self._certify(app)
+        self.assertEqual(
+            [(m.event_type, m.res_model, m.res_id) for m in self._messages()],
+            [
+                ("billing.pay_application_certified", app._name, app.id),
+                ("billing.invoice_posted", "account.move", invoice.id),
+                ("billing.invoice_posted", "account.move", credit_note.id),
+                ("billing.pay_application_reopened", app._name, app.id),
+                ("billing.pay_application_certified", app._name, app.id),
+                ("billing.invoice_posted", "account.move", app.invoice_id.id),
+            ],
+        )
+        reopened = message_data(self._messages("billing.pay_application_reopened"))
+        self.assertEqual(reopened["reason"], "Wrong period")
+        self.assertEqual(reopened["state"], "draft")
+        self.assertEqual(reopened["reversed_invoice"], invoice.name)
+        self.assertEqual(reopened["credit_note"], credit_note.name)
+        refund = message_data(
+            self._messages("billing.invoice_posted").filtered(
+                lambda m: m.res_id == credit_note.id
+            )
+        )
+        self.assertEqual(refund["move_type"], "out_refund")
+        self.assertEqual(refund["amount_untaxed"], invoice.amount_untaxed)
 
     def test_retainage_released(self):
         self._certified_invoice()
