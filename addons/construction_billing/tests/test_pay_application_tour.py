@@ -22,3 +22,17 @@ class TestPayApplicationTour(HttpCase, BillingCommon):
         self.assertEqual(invoice.state, "draft")
         self.assertEqual(invoice.partner_id, self.customer)
         self.assertEqual(invoice.amount_untaxed, 9000.0)
+
+    def test_manager_reopens_certified_pay_application(self):
+        app = self._new_application("2026-01-31")
+        self._enter(app, {self.sov1: (10000.0, 0.0)})
+        invoice = self._certify(app)
+        self.start_tour(
+            "/odoo/action-construction_billing.construction_pay_application_action/"
+            f"{app.id}",
+            "construction_pay_application_reopen_tour",
+            login="admin",
+        )
+        self.assertEqual(app.approval_state, "draft")
+        self.assertEqual(app.revision_reason, "Steel stored twice")
+        self.assertEqual(invoice.payment_state, "reversed")
