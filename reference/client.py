@@ -8,6 +8,8 @@ an external system should call it:
 - retries on 5xx, 408, 429 (honouring ``Retry-After``) and network errors with
   jittered exponential backoff; other 4xx raise :class:`ApiError` at once with the
   ``application/problem+json`` body;
+- pacing: when an answer says ``RateLimit-Remaining: 0``, the next request waits
+  ``RateLimit-Reset`` seconds instead of earning a 429;
 - batches (``POST /events/<type>/batch``, 207 with a status per item).
 
 Usage::
@@ -65,7 +67,9 @@ class ConstructionClient:
         self.session = session or requests.Session()
         self.key_prefix = key_prefix
         self.retries = 0  # attempts beyond the first, over the client's life
+        self.paced = 0  # pauses taken because the rate limit's minute was used up
         self._last_stamp = None
+        self._paused_until = 0.0
 
     # ---- plumbing ----
 
@@ -92,6 +96,25 @@ class ConstructionClient:
         self._last_stamp = stamp
         return stamp
 
+    def _pace(self, response):
+        """Note when the server says this minute's requests are used up
+        (RateLimit-Remaining: 0): the next request waits for RateLimit-Reset
+        instead of earning a 429."""
+        headers = response.headers
+        if headers.get("RateLimit-Remaining") != "0":
+            return
+        try:
+            reset = min(float(headers.get("RateLimit-Reset", "")), self.max_backoff)
+        except ValueError:
+            return
+        self._paused_until = time.monotonic() + reset
+
+    def _wait_for_rate_limit(self):
+        wait = self._paused_until - time.monotonic()
+        if wait > 0:
+            self.paced += 1
+            time.sleep(wait)
+
     def _delay(self, attempt, response=None):
         if response is not None and response.headers.get("Retry-After"):
             try:
@@ -110,6 +133,7 @@ class ConstructionClient:
         for attempt in range(self.max_attempts):
             last = attempt == self.max_attempts - 1
             response = None
+            self._wait_for_rate_limit()
             try:
                 response = self.session.request(
                     method,
@@ -122,6 +146,7 @@ class ConstructionClient:
                 if last:
                     raise
             else:
+                self._pace(response)
                 if response.status_code in ok:
                     return response.json()
                 if response.status_code not in RETRY_STATUSES or last:

@@ -19,8 +19,9 @@ SECRET = "s3cret"
 class ScriptedApi:
     """Answers POSTs with the scripted statuses in turn and records each request."""
 
-    def __init__(self, statuses):
+    def __init__(self, statuses, headers=None):
         self.statuses = list(statuses)
+        self.headers = list(headers or [{} for _status in statuses])
         self.requests = []
         api = self
 
@@ -29,6 +30,7 @@ class ScriptedApi:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 api.requests.append((self.path, dict(self.headers), body))
                 status = api.statuses.pop(0)
+                extra = api.headers.pop(0)
                 answer = {"id": 7, "state": "queued"}
                 if status >= 400:
                     answer = {"title": "nope", "status": status, "detail": "scripted"}
@@ -36,6 +38,8 @@ class ScriptedApi:
                 self.send_response(status)
                 if status == 429:
                     self.send_header("Retry-After", "0")
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -56,8 +60,8 @@ class ScriptedApi:
 def scripted():
     servers = []
 
-    def make(statuses):
-        servers.append(ScriptedApi(statuses))
+    def make(statuses, headers=None):
+        servers.append(ScriptedApi(statuses, headers))
         return servers[-1]
 
     yield make
@@ -82,6 +86,28 @@ def test_client_retries_5xx_and_429_with_same_key_and_fresh_signatures(scripted)
         assert headers["Authorization"] == "Bearer KEY"
         assert body == b'{"code":"03-370"}'
         assert signing.verify(SECRET, headers, body) is None
+
+
+def test_client_waits_out_a_used_up_rate_limit_instead_of_a_429(scripted, monkeypatch):
+    api = scripted(
+        [202, 202, 202],
+        headers=[
+            {"RateLimit-Remaining": "1", "RateLimit-Reset": "30"},
+            {"RateLimit-Remaining": "0", "RateLimit-Reset": "30"},
+            {},
+        ],
+    )
+    client = ConstructionClient(api.url, "KEY", backoff=0.01, max_backoff=2.0)
+    sleeps = []
+    monkeypatch.setattr("reference.client.time.sleep", sleeps.append)
+    client.post_event("cost_code.upsert", {"code": "03-370"}, key="k-1")
+    client.post_event("cost_code.upsert", {"code": "03-371"}, key="k-2")
+    assert (client.paced, sleeps) == (0, [])  # one left: no pause yet
+    client.post_event("cost_code.upsert", {"code": "03-372"}, key="k-3")
+    # the minute was used up: it waited (capped at max_backoff) before asking
+    assert client.paced == 1
+    assert len(sleeps) == 1 and 1.5 < sleeps[0] <= 2.0
+    assert client.retries == 0 and len(api.requests) == 3
 
 
 def test_client_raises_problem_on_4xx_without_retry(scripted):
