@@ -856,19 +856,26 @@ class ConstructionPayApplication(models.Model):
                     app=self.name,
                 )
             )
-        # journal entry ids grow with time: a release invoiced after this
-        # invoice may have released retainage withheld by it
-        releases = self.contract_id.release_ids.filtered(
-            lambda r, i=invoice: (
-                r.invoice_id.state == "posted" and r.invoice_id.id > i.id
+        # Once reopened, each line holds what the earlier applications withheld:
+        # releases must not have paid out more than that.
+        withheld_before = {
+            line.sov_line_id: line.retainage_to_date
+            for line in self.previous_id.line_ids
+        }
+        over_released = self.contract_id.sov_line_ids.filtered(
+            lambda s: (
+                self.currency_id.compare_amounts(
+                    s.retainage_released, withheld_before.get(s, 0.0)
+                )
+                > 0
             )
         )
-        if invoice.state == "posted" and releases:
+        if over_released:
             raise UserError(
                 _(
-                    "Retainage release %(releases)s was invoiced after %(app)s: "
-                    "reverse it first.",
-                    releases=", ".join(releases.mapped("name")),
+                    "Retainage released on %(items)s exceeds what the applications "
+                    "before %(app)s withheld: reverse the release first.",
+                    items=", ".join(over_released.mapped("display_name")),
                     app=self.name,
                 )
             )

@@ -81,17 +81,17 @@ class TestBillingReopen(BillingCommon):
         # not the latest
         with self.assertRaisesRegex(UserError, "Only the latest application"):
             self._reopen(app1)
-        # a release invoiced after it
+        # a release paying out more than app1 withheld on concrete (1,000.00)
         release = self.env["construction.retainage.release"].create(
             {
                 "contract_id": self.contract.id,
                 "line_ids": [
-                    Command.create({"sov_line_id": self.sov1.id, "amount": 500})
+                    Command.create({"sov_line_id": self.sov1.id, "amount": 1500})
                 ],
             }
         )
         release.action_create_invoice().action_post()
-        with self.assertRaisesRegex(UserError, "invoiced after"):
+        with self.assertRaisesRegex(UserError, "exceeds what the applications"):
             self._reopen(app2)
         release.invoice_id.button_draft()
         release.invoice_id.button_cancel()
@@ -116,3 +116,21 @@ class TestBillingReopen(BillingCommon):
         )
         self.assertEqual(app2.invoice_id.state, "posted")
         self.assertFalse(app2.invoice_id.reversal_move_ids)
+
+    def test_release_within_earlier_retainage_does_not_block(self):
+        self._certified("2026-01-31", {self.sov1: (10000.0, 0.0)})
+        app2 = self._certified("2026-02-28", {self.sov1: (10000.0, 0.0)})
+        release = self.env["construction.retainage.release"].create(
+            {
+                "contract_id": self.contract.id,
+                "line_ids": [
+                    Command.create({"sov_line_id": self.sov1.id, "amount": 1000})
+                ],
+            }
+        )
+        release.action_create_invoice().action_post()
+        self._reopen(app2)
+        # what stays held: 1,000.00 withheld in January, all of it released
+        self.assertEqual(self.sov1.retainage_held, 0.0)
+        self.assertEqual(self.contract.retainage_held, 0.0)
+        self.assertEqual(self.contract.retainage_in_ledger, 0.0)
