@@ -100,18 +100,15 @@ class ConstructionOutboxMessage(models.Model):
 
     @api.model
     def _outbound_event_types(self):
-        return dict(
-            super()._outbound_event_types(),
-            **{
-                CERTIFIED_EVENT: "An owner pay application is certified (G702 "
-                "figures): automation rule Send certified pay applications.",
-                REOPENED_EVENT: "The latest certified pay application is reopened "
-                "for correction (reason, reversed invoice and credit note); it is "
-                "certified again later.",
-                POSTED_EVENT: "An invoice of a prime contract is posted: "
-                "automation rule Send posted contract invoices.",
-                PAID_EVENT: "An invoice of a prime contract becomes paid.",
-                RETAINAGE_EVENT: "A retainage release invoice is posted (amount "
-                "per item).",
-            },
-        )
+        return {
+            **super()._outbound_event_types(),
+            CERTIFIED_EVENT: "An owner pay application is certified (G702 "
+            "figures): automation rule Send certified pay applications.",
+            REOPENED_EVENT: "The latest certified pay application is reopened "
+            "for correction (reason, reversed invoice and credit note); it is "
+            "certified again later.",
+            POSTED_EVENT: "An invoice of a prime contract is posted: "
+            "automation rule Send posted contract invoices.",
+            PAID_EVENT: "An invoice of a prime contract becomes paid.",
+            RETAINAGE_EVENT: "A retainage release invoice is posted (amount per item).",
+        }

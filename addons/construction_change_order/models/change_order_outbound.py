@@ -26,11 +26,9 @@ class ConstructionOutboxMessage(models.Model):
 
     @api.model
     def _outbound_event_types(self):
-        return dict(
-            super()._outbound_event_types(),
-            **{
-                STATUS_EVENT: "A change order's status changed (submitted, "
-                "approved, rejected, void, no charge, back to draft): automation "
-                "rule Send change order status changes.",
-            },
-        )
+        return {
+            **super()._outbound_event_types(),
+            STATUS_EVENT: "A change order's status changed (submitted, "
+            "approved, rejected, void, no charge, back to draft): automation "
+            "rule Send change order status changes.",
+        }

@@ -159,10 +159,14 @@ class ConstructionOutboxMessage(models.Model):
             "forecast to complete, EAC): nightly, or Export Job Cost.",
             "invoice.sync": "On demand (Send to External System): an invoice or "
             "vendor bill as it stands.",
-            "<event type>.rejected": "Reply to the system that sent a staged "
-            "event: an accounting approver rejected it (comment included); sent "
-            "whatever the subscriptions.",
         }
+        for name, event_type in self.env["construction.event"]._event_types().items():
+            if event_type.financial:
+                types[f"{name}.rejected"] = (
+                    f"Reply to the system that sent a staged {name} event: an "
+                    "accounting approver rejected it (comment included); sent "
+                    "whatever the subscriptions."
+                )
         Mixin = self.env.registry["construction.outbound.mixin"]
         for model_name in sorted(Mixin._inherit_children):
             Model = self.env[model_name]

@@ -162,8 +162,18 @@ class TestOutboxApi(HttpCase):
             set(webhooks),
             set(self.env["construction.outbox.message"]._outbound_event_types()),
         )
-        for name in ("job_cost.export", "invoice.sync", "<event type>.rejected"):
+        financial = [
+            name
+            for name, event_type in self.env["construction.event"]
+            ._event_types()
+            .items()
+            if event_type.financial
+        ]
+        self.assertTrue(financial)
+        for name in ("job_cost.export", "invoice.sync"):
             self.assertIn(name, webhooks)
+        for name in financial:
+            self.assertIn(f"{name}.rejected", webhooks)
         post = webhooks["job_cost.export"]["post"]
         schema = post["requestBody"]["content"]["application/json"]["schema"]
         self.assertEqual(

@@ -2,7 +2,6 @@
 (the same JSON Schemas that validate requests)."""
 
 import copy
-import re
 
 from .event_types import EventType
 
@@ -371,7 +370,7 @@ def _webhooks(outbound_types):
     for name in sorted(outbound_types):
         webhooks[name] = {
             "post": {
-                "operationId": "webhook_" + re.sub(r"\W+", "_", name).strip("_"),
+                "operationId": f"webhook_{name.replace('.', '_')}",
                 "summary": outbound_types[name],
                 "tags": ["webhooks"],
                 "parameters": WEBHOOK_HEADERS,
@@ -382,9 +381,7 @@ def _webhooks(outbound_types):
                             "schema": {
                                 "allOf": [
                                     _ref("WebhookBody"),
-                                    {"properties": {"event_type": {"const": name}}}
-                                    if "<" not in name
-                                    else {},
+                                    {"properties": {"event_type": {"const": name}}},
                                 ]
                             }
                         }

@@ -65,18 +65,16 @@ class ConstructionOutboxMessage(models.Model):
 
     @api.model
     def _outbound_event_types(self):
-        return dict(
-            super()._outbound_event_types(),
-            **{
-                CONFIRMED_EVENT: "A purchase order or subcontract is confirmed: "
-                "automation rule Send confirmed purchase orders.",
-                CHANGED_EVENT: "A confirmed order's lines, quantities, prices or "
-                "dates change.",
-                CANCELLED_EVENT: "A confirmed order is cancelled.",
-                SUB_RETAINAGE_EVENT: "A vendor bill releasing subcontract "
-                "retainage is posted (amount released, retainage held after).",
-                SUB_APPROVED_EVENT: "A subcontractor pay application is approved "
-                "(or approved as noted): automation rule Send approved "
-                "subcontractor pay applications.",
-            },
-        )
+        return {
+            **super()._outbound_event_types(),
+            CONFIRMED_EVENT: "A purchase order or subcontract is confirmed: "
+            "automation rule Send confirmed purchase orders.",
+            CHANGED_EVENT: "A confirmed order's lines, quantities, prices or "
+            "dates change.",
+            CANCELLED_EVENT: "A confirmed order is cancelled.",
+            SUB_RETAINAGE_EVENT: "A vendor bill releasing subcontract "
+            "retainage is posted (amount released, retainage held after).",
+            SUB_APPROVED_EVENT: "A subcontractor pay application is approved "
+            "(or approved as noted): automation rule Send approved "
+            "subcontractor pay applications.",
+        }
